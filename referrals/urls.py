@@ -1,0 +1,3 @@
+"""Back-office and public pages of this app."""
+
+urlpatterns: list = []

@@ -1,0 +1,24 @@
+"""Signed unsubscribe links: the token names a customer and a consent channel; no expiry, as RFC 8058 wants."""
+
+from django.conf import settings
+from django.core import signing
+from django.urls import reverse
+
+SALT = "retention.messaging.unsubscribe"
+
+
+def make_unsubscribe_token(*, customer_id: int, consent_channel: str) -> str:
+    return signing.dumps({"c": customer_id, "ch": consent_channel}, salt=SALT, compress=False)
+
+
+def read_unsubscribe_token(token: str) -> tuple[int, str]:
+    """(customer id, consent channel); raises signing.BadSignature for a forged or damaged token."""
+    value = signing.loads(token, salt=SALT)
+    if not isinstance(value, dict) or not isinstance(value.get("c"), int) or not isinstance(value.get("ch"), str):
+        raise signing.BadSignature("Malformed unsubscribe token.")
+    return value["c"], value["ch"]
+
+
+def unsubscribe_url(*, customer_id: int, consent_channel: str) -> str:
+    token = make_unsubscribe_token(customer_id=customer_id, consent_channel=consent_channel)
+    return settings.SITE_URL + reverse("messaging:unsubscribe", args=[token])

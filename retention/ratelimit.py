@@ -1,0 +1,38 @@
+"""Fixed-window rate limits on Django's cache.
+
+`cache.add` creates the window's counter only if absent and `cache.incr` bumps it; both are atomic on
+Redis (production and CI) and on locmem (one process, development), so concurrent hits never lose a
+count. The window is part of the key, so a counter dies with its window and nothing has to reset it.
+"""
+
+import hashlib
+import time
+
+from django.core.cache import cache
+
+
+def _key(scope: str, ident: str, window: int, now: float) -> tuple[str, int]:
+    window_start = int(now // window) * window
+    digest = hashlib.sha256(str(ident).encode()).hexdigest()[:32]  # any ident is a safe cache key
+    return f"ratelimit:{scope}:{digest}:{window_start}", window_start
+
+
+def hit(scope: str, ident: str, limit: int, window: int) -> tuple[bool, int]:
+    """Count one hit; return (allowed, retry_after seconds: 0 when allowed)."""
+    now = time.time()
+    key, window_start = _key(scope, ident, window, now)
+    cache.add(key, 0, timeout=window + 1)
+    try:
+        count = cache.incr(key)
+    except ValueError:  # evicted between add and incr: this hit starts the window again
+        cache.add(key, 1, timeout=window + 1)
+        count = 1
+    if count <= limit:
+        return True, 0
+    return False, max(1, int(window_start + window - now + 0.999))
+
+
+def is_limited(scope: str, ident: str, limit: int, window: int) -> bool:
+    """Whether `ident` has used up `limit` in the current window (without counting a hit)."""
+    key, _ = _key(scope, ident, window, time.time())
+    return (cache.get(key) or 0) >= limit

@@ -1,0 +1,1 @@
+"""Back-office pages of the core, one module per area. Thin: parse, authorise, call one service or query, render."""
