@@ -1,0 +1,1 @@
+"""Writes of campaigns, one module per sub-domain: campaigns, codes, generation, redemptions, support, landing."""
