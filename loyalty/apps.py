@@ -1,0 +1,18 @@
+from django.apps import AppConfig
+
+
+class LoyaltyConfig(AppConfig):
+    name = "loyalty"
+
+    def ready(self) -> None:
+        # retention never imports loyalty: it announces orders, events and sign-ups, and learns about
+        # loyalty's part of the GDPR export here.
+        from loyalty import receivers
+        from loyalty.queries import customer_loyalty_export
+        from retention.queries import register_export_section
+        from retention.signals import customer_created, event_recorded, order_recorded
+
+        order_recorded.connect(receivers.on_order_recorded, dispatch_uid="loyalty.order_recorded")
+        event_recorded.connect(receivers.on_event_recorded, dispatch_uid="loyalty.event_recorded")
+        customer_created.connect(receivers.on_customer_created, dispatch_uid="loyalty.customer_created")
+        register_export_section("loyalty", customer_loyalty_export)

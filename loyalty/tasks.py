@@ -1,0 +1,59 @@
+"""Thin Celery tasks of loyalty: each calls one idempotent service. Stable names: beat rows store them."""
+
+from celery import shared_task
+
+
+@shared_task(name="loyalty.earn_for_order", acks_late=True)
+def earn_for_order_task(order_id: int) -> None:
+    from loyalty.services.earning import earn_for_order
+
+    earn_for_order(order_id=order_id)
+
+
+@shared_task(name="loyalty.reverse_order_points", acks_late=True)
+def reverse_order_points_task(order_id: int) -> None:
+    from loyalty.services.earning import reverse_order_points
+
+    reverse_order_points(order_id=order_id)
+
+
+@shared_task(name="loyalty.earn_for_event", acks_late=True)
+def earn_for_event_task(event_id: int) -> None:
+    from loyalty.services.earning import earn_for_event
+
+    earn_for_event(event_id=event_id)
+
+
+@shared_task(name="loyalty.earn_signup_bonus", acks_late=True)
+def earn_signup_bonus_task(customer_id: int) -> None:
+    from loyalty.services.earning import earn_signup_bonus
+
+    earn_signup_bonus(customer_id=customer_id)
+
+
+@shared_task(name="loyalty.release_pending_points", acks_late=True)
+def release_pending_points_task() -> int:
+    from loyalty.services.expiry import release_pending_points
+
+    return release_pending_points()
+
+
+@shared_task(name="loyalty.expire_points", acks_late=True)
+def expire_points_task() -> int:
+    from loyalty.services.expiry import expire_points
+
+    return expire_points()
+
+
+@shared_task(name="loyalty.send_expiry_reminders", acks_late=True)
+def send_expiry_reminders_task() -> int:
+    from loyalty.services.expiry import send_expiry_reminders
+
+    return send_expiry_reminders()
+
+
+@shared_task(name="loyalty.reevaluate_tiers", acks_late=True)
+def reevaluate_tiers_task() -> int:
+    from loyalty.services.tiers import reevaluate_tiers
+
+    return reevaluate_tiers()
