@@ -12,6 +12,7 @@ from campaigns.queries import customer_wallet
 from loyalty.portal import queries
 from loyalty.portal.auth import customer_required, portal_customer, sign_in_customer, sign_out_customer
 from loyalty.portal.forms import CONSENT_WORDING_VERSION, ConsentForm, SignInForm
+from loyalty.portal.panels import render_portal_sections
 from loyalty.portal.services import claim_sign_in_token, request_sign_in_link, usable_token
 from retention.actors import Actor
 from retention.errors import DomainError
@@ -103,6 +104,7 @@ def home(request):
         context["recent"] = list(queries.history(customer, program)[:5])
     wallet = customer_wallet(customer)
     context["active_codes"] = [entry for entry in wallet if entry.status == "active"][:3]
+    context["sections"] = render_portal_sections(customer, request)
     return _render(request, "portal/home.html", context)
 
 
