@@ -10,21 +10,21 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Sum
+from django.db.models import BooleanField, Count, Exists, ExpressionWrapper, OuterRef, Q, QuerySet, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from campaigns.discounts import OrderInput, OrderLine, compute_discount, eligible_amount
 from campaigns.models import Campaign, CampaignStatus, CampaignType, Code, DiscountType, Redemption, RedemptionStatus
 from campaigns.queries import redemption_counters, status_condition, with_counters
-from retention.models import Order, OrderStatus
+from retention.models import Order, OrderStatus, Segment
 from retention.money import format_money
 from retention.segments import customers_in
 from retention.time import zone_or_utc
 
 DEFAULT_LEAK_FACTOR = 3  # a public campaign without its own factor is flagged at 3 × its usual pace
 LEAK_MIN_REDEMPTIONS = 10  # below this, a jump is noise (2 redemptions after a quiet week is no leak)
-LEAK_OUTSIDE_SHARE = 50  # percent of the last day's redemptions by customers outside the campaign's countries
+LEAK_OUTSIDE_SHARE = 50  # percent of the last day's redemptions by customers outside the campaign's audience
 PACE_DAYS = 7  # the "recent pace" is the average of the last full week
 BUDGET_WARNING_PERCENT = 80
 
@@ -204,21 +204,53 @@ def run_out_forecast(campaign: Campaign, *, now: datetime | None = None) -> RunO
 @dataclass
 class Alert:
     campaign: Campaign
-    kind: str  # "leak_pace", "leak_countries", "budget", "cap"
+    kind: str  # "leak_pace", "leak_audience", "budget", "cap"
     message: str
     level: str = "warning"
     figures: dict = field(default_factory=dict)
 
 
+def _audience_segments(public: dict[int, Campaign]) -> dict[int, tuple[list[Segment], Segment | None]]:
+    """Per public campaign: its rules' segments (a customer must be in one) and its audience segment."""
+    rules: dict[int, list[Segment]] = defaultdict(list)
+    for link in Campaign.segments.through.objects.filter(campaign_id__in=public).select_related("segment"):
+        rules[link.campaign_id].append(link.segment)
+    audience_ids = {campaign.segment_id for campaign in public.values() if campaign.segment_id}
+    audience = Segment.objects.in_bulk(audience_ids) if audience_ids else {}
+    return {campaign_id: (rules.get(campaign_id, []), audience.get(campaign.segment_id))
+            for campaign_id, campaign in public.items()}
+
+
+def _audience_words(campaign: Campaign, rule_segments: list[Segment], audience: Segment | None) -> str:
+    words = []
+    if campaign.countries:
+        words.append(", ".join(campaign.countries))
+    if rule_segments:
+        words.append(" or ".join(f"segment “{segment.name}”" for segment in rule_segments))
+    if audience is not None:
+        words.append(f"audience “{audience.name}”")
+    return "; ".join(words)
+
+
+def _inside(row: dict, campaign: Campaign, rule_segments: list[Segment], audience: Segment | None) -> bool:
+    """Whether a grouped redemption row's customer is in the campaign's audience (as the rules would judge)."""
+    countries = {country.upper() for country in campaign.countries}
+    return ((not countries or (row["customer__country"] or "").upper() in countries)
+            and (not rule_segments or any(row[f"in_segment_{segment.pk}"] for segment in rule_segments))
+            and (audience is None or bool(row[f"in_segment_{audience.pk}"])))
+
+
 def leak_alerts(campaigns: list[Campaign], *, now: datetime | None = None) -> list[Alert]:
-    """Leak-guard alerts for the public campaigns among `campaigns` (two queries in all).
+    """Leak-guard alerts for the public campaigns among `campaigns` (at most four queries in all).
 
     "Last day" is the last 24 hours, compared with the daily average of the 7 days before it, so the alert
     does not depend on whose midnight it is. A public code is flagged when
     - the last day's redemptions reach LEAK_MIN_REDEMPTIONS and exceed the campaign's factor (default 3)
-      times the daily pace; or
-    - the campaign has countries and more than half of the last day's redemptions (at least
-      LEAK_MIN_REDEMPTIONS // 2 with a known customer) came from customers outside them.
+      times the daily pace ("leak_pace"); or
+    - the campaign has an audience (countries, segments in its rules, or an audience segment) and more than
+      half of the last day's redemptions (at least LEAK_MIN_REDEMPTIONS // 2 with a known customer) came
+      from customers outside it ("leak_audience"). Membership is judged now, by the segments' rules, so a
+      customer who has left the audience since counts as outside.
     """
     now = now or timezone.now()
     public = {campaign.pk: campaign for campaign in campaigns if campaign.type == CampaignType.PUBLIC}
@@ -230,15 +262,21 @@ def leak_alerts(campaigns: list[Campaign], *, now: datetime | None = None) -> li
                                           created_at__lte=now)
     week = dict(succeeded.filter(created_at__gte=week_start, created_at__lt=day_start)
                 .values("campaign_id").annotate(n=Count("pk")).values_list("campaign_id", "n"))
-    last_day: dict[int, dict[str, int]] = defaultdict(dict)
-    for campaign_id, country, n in (succeeded.filter(created_at__gte=day_start)
-                                    .values("campaign_id", "customer__country").annotate(n=Count("pk"))
-                                    .values_list("campaign_id", "customer__country", "n")):
-        last_day[campaign_id][country] = last_day[campaign_id].get(country, 0) + n
+    audiences = _audience_segments(public)
+    # One EXISTS flag per segment any of these campaigns names, so one grouped query answers every campaign.
+    segments = {segment.pk: segment for rule_segments, audience in audiences.values()
+                for segment in [*rule_segments, *([audience] if audience else [])]}
+    flags = {f"in_segment_{pk}": Exists(customers_in(segment, now).filter(pk=OuterRef("customer_id")))
+             for pk, segment in segments.items()}
+    last_day: dict[int, list[tuple[dict, int]]] = defaultdict(list)
+    known_customer = ExpressionWrapper(Q(customer_id__isnull=False), output_field=BooleanField())
+    for row in (succeeded.filter(created_at__gte=day_start).annotate(known=known_customer, **flags)
+                .values("campaign_id", "customer__country", "known", *flags).annotate(n=Count("pk"))):
+        last_day[row["campaign_id"]].append((row, row["n"]))
     alerts = []
-    for campaign_id, by_country in last_day.items():
+    for campaign_id, rows in last_day.items():
         campaign = public[campaign_id]
-        count = sum(by_country.values())
+        count = sum(n for _row, n in rows)
         pace = week.get(campaign_id, 0) / PACE_DAYS
         factor = campaign.leak_guard_factor or DEFAULT_LEAK_FACTOR
         if count >= LEAK_MIN_REDEMPTIONS and count > factor * pace:
@@ -248,17 +286,19 @@ def leak_alerts(campaigns: list[Campaign], *, now: datetime | None = None) -> li
                          f"{pace:.1f} a day over the week before. The public code may have leaked."),
                 figures={"last_day": count, "pace": pace, "factor": factor},
             ))
-        if campaign.countries:
-            known = sum(n for country, n in by_country.items() if country is not None)
-            outside = sum(n for country, n in by_country.items()
-                          if country is not None and country not in campaign.countries)
-            if known >= LEAK_MIN_REDEMPTIONS // 2 and outside * 100 > known * LEAK_OUTSIDE_SHARE:
-                alerts.append(Alert(
-                    campaign=campaign, kind="leak_countries", level="error",
-                    message=(f"{outside} of the last 24 hours' {known} redemptions of “{campaign.name}” came "
-                             f"from customers outside {', '.join(campaign.countries)}."),
-                    figures={"outside": outside, "known": known},
-                ))
+        rule_segments, audience = audiences[campaign_id]
+        if not (campaign.countries or rule_segments or audience):
+            continue
+        known = sum(n for row, n in rows if row["known"])
+        outside = sum(n for row, n in rows if row["known"] and not _inside(row, campaign, rule_segments, audience))
+        if known >= LEAK_MIN_REDEMPTIONS // 2 and outside * 100 > known * LEAK_OUTSIDE_SHARE:
+            alerts.append(Alert(
+                campaign=campaign, kind="leak_audience", level="error",
+                message=(f"{outside} of the last 24 hours' {known} redemptions of “{campaign.name}” came "
+                         f"from customers outside its audience "
+                         f"({_audience_words(campaign, rule_segments, audience)})."),
+                figures={"outside": outside, "known": known},
+            ))
     return alerts
 
 

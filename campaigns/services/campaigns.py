@@ -20,12 +20,13 @@ from django.utils.text import slugify
 
 from campaigns.codes import CodeConfig, check_code_space, normalise_code
 from campaigns.errors import CampaignError
-from campaigns.models import DEFAULT_CHARSET, Campaign, CampaignType, Code, CodeSource, DiscountType
+from campaigns.models import DEFAULT_CHARSET, Campaign, CampaignStatus, CampaignType, Code, CodeSource, DiscountType
 from campaigns.services.calendar import sync_calendar_schedule
 from campaigns.signals import campaign_paused, campaign_resumed
 from retention.actors import Actor
 from retention.audit import record_audit, snapshot
 from retention.errors import InvalidInput
+from retention.messaging.services.webhooks import emit_webhook
 from retention.models import Segment
 from retention.time import is_valid_zone, zone_or_utc
 
@@ -131,13 +132,15 @@ def update_campaign(*, campaign: Campaign, data: dict, actor: Actor) -> Campaign
     return campaign
 
 
-def _switch(campaign: Campaign, *, condition: Q, values: dict, action: str, actor: Actor) -> tuple[Campaign, bool]:
-    """Set `values` where `condition` still holds; audit only when a row changed."""
+def _switch(campaign: Campaign, *, condition: Q, values: dict, action: str, actor: Actor,
+            note: dict | None = None) -> tuple[Campaign, bool]:
+    """Set `values` where `condition` still holds; audit only when a row changed (`note` joins the after)."""
     changed = Campaign.objects.filter(condition, pk=campaign.pk).update(**values, updated_at=timezone.now())
     fresh = Campaign.objects.get(pk=campaign.pk)
     if changed:
         before = {name: not value if isinstance(value, bool) else None for name, value in values.items()}
-        record_audit(actor=actor, action=action, target=fresh, before=before, after=snapshot(fresh, list(values)))
+        record_audit(actor=actor, action=action, target=fresh, before=before,
+                     after={**snapshot(fresh, list(values)), **(note or {})})
     return fresh, bool(changed)
 
 
@@ -145,13 +148,23 @@ def _send_after_commit(signal, campaign: Campaign, actor: Actor) -> None:
     transaction.on_commit(lambda: signal.send(sender=Campaign, campaign=campaign, actor=actor))
 
 
+def _emit_switch_webhook(event_type: str, campaign: Campaign, actor: Actor, reason: str = "") -> None:
+    """API.md's campaign.paused / campaign.resumed, inside the switching transaction (a rollback announces nothing)."""
+    data = {"campaign": campaign.slug, "id": campaign.pk, "name": campaign.name, "by": actor.label}
+    if reason:
+        data["reason"] = reason
+    emit_webhook(type=event_type, data=data)
+
+
 @transaction.atomic(durable=True)
-def pause_campaign(*, campaign: Campaign, actor: Actor) -> Campaign:
-    """Pause: codes are refused (`campaign_paused`) and none are issued. Sends `campaign_paused` once."""
+def pause_campaign(*, campaign: Campaign, actor: Actor, reason: str = "") -> Campaign:
+    """Pause: codes are refused (`campaign_paused`) and none are issued. Sends `campaign_paused` and the
+    campaign.paused webhook once; `reason` (the leak guard's alert, say) goes into the audit entry and webhook."""
     fresh, changed = _switch(campaign, condition=Q(is_paused=False), values={"is_paused": True},
-                             action="campaign.paused", actor=actor)
+                             action="campaign.paused", actor=actor, note={"reason": reason} if reason else None)
     sync_calendar_schedule(fresh)
     if changed:
+        _emit_switch_webhook("campaign.paused", fresh, actor, reason)
         _send_after_commit(campaign_paused, fresh, actor)
     return fresh
 
@@ -162,8 +175,35 @@ def resume_campaign(*, campaign: Campaign, actor: Actor) -> Campaign:
                              action="campaign.resumed", actor=actor)
     sync_calendar_schedule(fresh)
     if changed:
+        _emit_switch_webhook("campaign.resumed", fresh, actor)
         _send_after_commit(campaign_resumed, fresh, actor)
     return fresh
+
+
+def pause_leaking_campaigns(*, now: datetime | None = None) -> list[Campaign]:
+    """The leak guard's automatic stop: pause every active public campaign that opted in
+    (`leak_guard_auto_pause`) and whose leak guard raises an alert now (campaigns.reports.leak_alerts).
+
+    Each pause goes through pause_campaign (its own transaction: audited as the "leak guard" system actor
+    with the alert as reason, campaign.paused webhook), so running this twice, or beside a marketer's
+    click, pauses once. Returns the campaigns it paused.
+    """
+    from campaigns.queries import status_condition
+    from campaigns.reports import leak_alerts
+
+    now = now or timezone.now()
+    candidates = list(Campaign.objects.filter(status_condition(CampaignStatus.ACTIVE, now), type=CampaignType.PUBLIC,
+                                              leak_guard_auto_pause=True))
+    reasons: dict[int, list[str]] = {}
+    for alert in leak_alerts(candidates, now=now):
+        reasons.setdefault(alert.campaign.pk, []).append(alert.message)
+    actor = Actor.system("leak guard")
+    paused = []
+    for campaign in candidates:
+        if campaign.pk in reasons:
+            fresh = pause_campaign(campaign=campaign, actor=actor, reason=" ".join(reasons[campaign.pk]))
+            paused.append(fresh)
+    return paused
 
 
 @transaction.atomic(durable=True)
@@ -205,6 +245,7 @@ def pause_all_active_campaigns(*, actor: Actor, now: datetime | None = None) -> 
         campaign.is_paused = True
         record_audit(actor=actor, action="campaign.paused", target=campaign, before={"is_paused": False},
                      after={"is_paused": True, "all_paused": True})
+        _emit_switch_webhook("campaign.paused", campaign, actor, "Pause all active campaigns")
         _send_after_commit(campaign_paused, campaign, actor)
         sync_calendar_schedule(campaign)
     return paused

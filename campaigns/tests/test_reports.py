@@ -9,7 +9,7 @@ from campaigns import queries, reports
 from campaigns.models import Campaign, CampaignStatus, CampaignType, DiscountType, RedemptionStatus
 from campaigns.tests.factories import CampaignFactory, CodeFactory, RedemptionFactory
 from retention.models import OrderStatus
-from retention.tests.factories import CustomerFactory, OrderFactory, OrderItemFactory
+from retention.tests.factories import CustomerFactory, OrderFactory, OrderItemFactory, SegmentFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -184,8 +184,43 @@ def test_leak_alert_when_most_redemptions_come_from_outside_its_countries():
     for country in ["DE", "DE", "FR", "FR", "GB"]:
         _redeem(campaign, NOW - timedelta(hours=1), customer=CustomerFactory(country=country))
     alerts = reports.leak_alerts([campaign], now=NOW)
-    assert [(alert.kind, alert.figures) for alert in alerts] == [("leak_countries", {"outside": 3, "known": 5})]
-    assert "came from customers outside DE" in alerts[0].message
+    assert [(alert.kind, alert.figures) for alert in alerts] == [("leak_audience", {"outside": 3, "known": 5})]
+    assert "came from customers outside its audience (DE)" in alerts[0].message
+
+
+def test_leak_alert_when_most_redemptions_come_from_outside_its_segments():
+    # given: a public code for VIPs (segment rule) and one sent to the newsletter audience (audience segment)
+    vip = SegmentFactory(name="VIP", rules=[{"field": "tags", "op": "contains", "value": "vip"}])
+    readers = SegmentFactory(name="Readers", rules=[{"field": "locale", "op": "eq", "value": "de-DE"}])
+    for_vips = _public(public_code="VIPONLY")
+    for_vips.segments.set([vip])
+    for_readers = _public(public_code="READERS", segment=readers)
+    vips = [CustomerFactory(tags=["vip"]) for _ in range(2)]
+    others = [CustomerFactory(tags=[], locale="fr-FR") for _ in range(3)]
+    for customer in [*vips, *others]:
+        _redeem(for_vips, NOW - timedelta(hours=2), customer=customer)
+        _redeem(for_readers, NOW - timedelta(hours=2), customer=customer)
+    _redeem(for_vips, NOW - timedelta(hours=2))  # no customer: not counted either way
+    # when
+    alerts = reports.leak_alerts([for_vips, for_readers], now=NOW)
+    # then
+    assert sorted((alert.campaign.public_code, alert.kind, alert.figures["outside"], alert.figures["known"])
+                  for alert in alerts) == [("READERS", "leak_audience", 3, 5), ("VIPONLY", "leak_audience", 3, 5)]
+    assert any("segment “VIP”" in alert.message for alert in alerts)
+    assert any("audience “Readers”" in alert.message for alert in alerts)
+
+
+def test_no_audience_alert_when_most_are_members_and_a_fixed_number_of_queries(django_assert_max_num_queries):
+    vip = SegmentFactory(name="VIP", rules=[{"field": "tags", "op": "contains", "value": "vip"}])
+    campaigns = []
+    for index in range(3):
+        campaign = _public(public_code=f"VIP{index}", countries=["DE"])
+        campaign.segments.set([vip, SegmentFactory(rules=[{"field": "tags", "op": "contains", "value": "gold"}])])
+        campaigns.append(campaign)
+        for tags in (["vip"], ["vip"], ["vip"], [], ["vip"]):
+            _redeem(campaign, NOW - timedelta(hours=1), customer=CustomerFactory(tags=tags))
+    with django_assert_max_num_queries(4):
+        assert reports.leak_alerts(campaigns, now=NOW) == []
 
 
 def test_limit_alerts_past_80_percent():
