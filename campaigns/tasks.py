@@ -28,3 +28,12 @@ def run_calendar_campaign_task(campaign_id: int) -> None:
     from campaigns.services.calendar import run_calendar_campaign
 
     run_calendar_campaign(campaign_id=campaign_id)
+
+
+@shared_task(name="campaigns.leak_guard", acks_late=True)
+def leak_guard_task() -> int:
+    """Pause the public campaigns whose leak guard fires and that opted in; safe to run twice (pausing is
+    conditional). Registered in retention's setup_periodic_tasks (every minute)."""
+    from campaigns.services.campaigns import pause_leaking_campaigns
+
+    return len(pause_leaking_campaigns())
