@@ -13,6 +13,7 @@ FIXED_JOBS = {
     "Loyalty: expire points": ("loyalty.expire_points", 1, IntervalSchedule.DAYS),
     "Loyalty: remind of expiring points": ("loyalty.send_expiry_reminders", 1, IntervalSchedule.DAYS),
     "Loyalty: re-evaluate tiers": ("loyalty.reevaluate_tiers", 1, IntervalSchedule.DAYS),
+    "Campaigns: leak guard pauses leaking public codes": ("campaigns.leak_guard", 1, IntervalSchedule.MINUTES),
 }
 
 
