@@ -15,11 +15,11 @@ from retention.api.idempotency import IDEMPOTENCY_PARAMETER, idempotent
 from retention.errors import NotFound
 from retention.http import client_ip
 from retention.models import Customer, Order, Segment
-from retention.queries import customer_by_source_id, export_customer_data
+from retention.queries import customer_by_source_id
 from retention.segments import customers_in, segment_count
 from retention.services.customers import upsert_customer
 from retention.services.events import record_event
-from retention.services.gdpr import erase_customer
+from retention.services.gdpr import erase_customer, export_customer
 from retention.services.orders import record_order
 from retention.services.segments import create_segment, delete_segment, update_segment
 
@@ -61,7 +61,7 @@ class CustomerExportView(APIView):
     @extend_schema(responses={200: OpenApiTypes.OBJECT, **ERRORS},
                    summary="Everything held about a customer (GDPR access)")
     def get(self, request, source_id: str):
-        return Response(export_customer_data(get_customer(source_id)))
+        return Response(export_customer(customer=get_customer(source_id), actor=Actor.for_api_key(request.auth)))
 
 
 class OrderCreateView(APIView):

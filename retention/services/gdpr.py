@@ -9,6 +9,7 @@ from retention.actors import Actor
 from retention.audit import record_audit
 from retention.emails import email_hash
 from retention.models import ConsentRecord, Customer, EmailSuppression
+from retention.queries import export_customer_data
 from retention.signals import customer_erased
 
 
@@ -39,3 +40,13 @@ def erase_customer(*, customer: Customer, actor: Actor, now: datetime | None = N
                  after={"erased_at": now.isoformat()})
     transaction.on_commit(lambda: customer_erased.send(sender=Customer, customer=customer))
     return customer
+
+
+@transaction.atomic(durable=True)
+def export_customer(*, customer: Customer, actor: Actor) -> dict:
+    """Everything held about `customer` (retention.queries.export_customer_data), with an audit entry of who
+    took a copy of whose data: an access to personal data must be traceable, though it changes nothing."""
+    data = export_customer_data(customer)
+    record_audit(actor=actor, action="customer.exported", target=customer,
+                 after={"source_id": customer.source_id, "sections": sorted(data)})
+    return data

@@ -117,3 +117,6 @@ def test_export_lists_orders(api):
     # then
     assert [order["source_id"] for order in export["orders"]] == ["o1"]
     assert export["profile"]["email"] == "ana@example.com"
+    # and the access is audited with the key that made it
+    entry = AuditEntry.objects.get(action="customer.exported")
+    assert entry.actor_label.startswith("api:") and entry.after["source_id"] == "c1"

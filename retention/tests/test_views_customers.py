@@ -184,6 +184,9 @@ def test_marketer_downloads_the_gdpr_export(client, marketer):
     assert response["Content-Disposition"].startswith(f'attachment; filename="customer-{customer.pk}-')
     data = json.loads(response.content)
     assert (data["profile"]["source_id"], data["profile"]["email"]) == ("c-9", "ana@shop.example")
+    # who exported whose data is audited
+    entry = AuditEntry.objects.get(action="customer.exported")
+    assert (entry.actor_user, entry.object_id, entry.after["source_id"]) == (marketer, str(customer.pk), "c-9")
 
 
 @pytest.mark.parametrize("name", ["customers:export", "customers:erase"])

@@ -10,9 +10,8 @@ from retention.filters import CustomerFilter
 from retention.models import Customer, Segment
 from retention.panels import render_customer_panels
 from retention.queries import customer_list as customers_with_tags
-from retention.queries import export_customer_data
 from retention.roles import MARKETING, SUPPORT, role_required
-from retention.services.gdpr import erase_customer
+from retention.services.gdpr import erase_customer, export_customer
 from retention.views.common import paginate
 
 LATEST = 20
@@ -48,7 +47,8 @@ def customer_detail(request, pk: int):
 @role_required(MARKETING)
 def customer_export(request, pk: int):
     customer = get_object_or_404(Customer, pk=pk)
-    response = JsonResponse(export_customer_data(customer), json_dumps_params={"indent": 2})
+    data = export_customer(customer=customer, actor=Actor.for_user(request.user))
+    response = JsonResponse(data, json_dumps_params={"indent": 2})
     stamp = timezone.now().strftime("%Y%m%d")
     response["Content-Disposition"] = f'attachment; filename="customer-{customer.pk}-{stamp}.json"'
     return response
