@@ -1,3 +1,12 @@
-"""This app's part of /api/v1/."""
+"""This app's part of /api/v1/ (API.md "Referrals")."""
 
-urlpatterns: list = []
+from django.urls import path
+
+from referrals import api
+
+urlpatterns = [
+    path("customers/<str:source_id>/referral", api.CustomerReferralView.as_view(), name="api-customer-referral"),
+    path("referrals", api.ReferralCreateView.as_view(), name="api-referrals"),
+    path("referrals/programs", api.ProgramListView.as_view(), name="api-referral-programs"),
+    path("referrals/programs/<int:program_id>", api.ProgramDetailView.as_view(), name="api-referral-program"),
+]

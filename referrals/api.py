@@ -1,0 +1,132 @@
+"""API.md "Referrals": parse, call one service or query, serialise."""
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers, status
+from rest_framework.pagination import PageNumberPagination
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from referrals import queries
+from referrals.services.codes import get_or_create_referral_code
+from referrals.services.programs import create_program, program_data, update_program
+from referrals.services.referrals import register_referral
+from retention.actors import Actor
+from retention.api.idempotency import IDEMPOTENCY_PARAMETER, idempotent
+from retention.errors import NotFound
+from retention.queries import customer_by_source_id
+
+ERRORS = {400: OpenApiTypes.OBJECT, 401: OpenApiTypes.OBJECT, 404: OpenApiTypes.OBJECT, 422: OpenApiTypes.OBJECT}
+PROGRAM_PARAMETER = OpenApiParameter("program", OpenApiTypes.INT, required=False,
+                                     description="A referral program id; default: the default program.")
+
+
+def get_customer(source_id: str):
+    customer = customer_by_source_id(source_id)
+    if customer is None:
+        raise NotFound(f"No customer with source_id {source_id!r}.", fields={"customer": ["Unknown customer."]})
+    return customer
+
+
+class ReferralInput(serializers.Serializer):
+    referral_code = serializers.CharField(max_length=40)
+    customer = serializers.CharField(max_length=255, help_text="The friend's source_id.")
+    ip_address = serializers.IPAddressField(required=False, allow_null=True)
+    device_id = serializers.CharField(max_length=255, required=False, allow_blank=True)
+
+
+class ConversionInput(serializers.Serializer):
+    event = serializers.CharField(max_length=100, required=False)
+    min_order_amount = serializers.IntegerField(min_value=0, required=False)
+    within_days = serializers.IntegerField(min_value=1, required=False, allow_null=True)
+
+
+class LimitsInput(serializers.Serializer):
+    max_rewards_per_referrer_per_month = serializers.IntegerField(min_value=1, required=False, allow_null=True)
+
+
+class ProgramInput(serializers.Serializer):
+    name = serializers.CharField(max_length=200)
+    link_template = serializers.CharField(max_length=500, required=False)
+    friend_campaign = serializers.CharField(max_length=100, required=False, allow_null=True, allow_blank=True)
+    conversion = ConversionInput(required=False)
+    reward_hold_days = serializers.IntegerField(min_value=0, required=False)
+    return_window_days = serializers.IntegerField(min_value=0, required=False)
+    tiers = serializers.ListField(child=serializers.DictField(), required=False)
+    loyalty_program = serializers.IntegerField(required=False, allow_null=True)
+    limits = LimitsInput(required=False)
+    segment = serializers.CharField(max_length=100, required=False, allow_null=True, allow_blank=True)
+    budget = serializers.IntegerField(min_value=0, required=False, allow_null=True)
+    currency = serializers.CharField(max_length=3, required=False)
+    point_value = serializers.IntegerField(min_value=0, required=False)
+    enabled = serializers.BooleanField(required=False)
+    default = serializers.BooleanField(required=False)
+
+
+class CustomerReferralView(APIView):
+    @extend_schema(parameters=[PROGRAM_PARAMETER], responses={200: OpenApiTypes.OBJECT, **ERRORS},
+                   summary="A customer's referral code and link (created on first ask), friends and rewards")
+    def get(self, request, source_id: str):
+        customer = get_customer(source_id)
+        program = queries.program_for(request.query_params.get("program"))
+        code = get_or_create_referral_code(program=program, customer=customer, actor=Actor.for_api_key(request.auth))
+        summary = queries.referrer_summary(program, customer)
+        return Response({"program": program.pk, "code": code.code, "link": program.link_for(code.code),
+                         "invited": summary.invited, "converted": summary.converted,
+                         "rewards": [queries.reward_data(reward) for reward in summary.rewards]})
+
+
+class ReferralCreateView(APIView):
+    @extend_schema(request=ReferralInput, parameters=[IDEMPOTENCY_PARAMETER],
+                   responses={201: OpenApiTypes.OBJECT, 409: OpenApiTypes.OBJECT, **ERRORS},
+                   summary="Register a referral (422 unknown_code, self_referral, not_new_customer, already_referred, "
+                           "program_inactive, limit_reached)")
+    @idempotent
+    def post(self, request):
+        serializer = ReferralInput(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        referral = register_referral(code=data["referral_code"], friend=get_customer(data["customer"]),
+                                     actor=Actor.for_api_key(request.auth), ip_address=data.get("ip_address"),
+                                     device_id=data.get("device_id", ""))
+        return Response({"id": referral.pk, "status": referral.status}, status=status.HTTP_201_CREATED)
+
+
+def _program_or_404(program_id: int):
+    program = queries.programs_with_tiers().filter(pk=program_id).first()
+    if program is None:
+        raise NotFound(f"No referral program {program_id}.")
+    return program
+
+
+class ProgramListView(APIView):
+    @extend_schema(responses={200: OpenApiTypes.OBJECT, 401: OpenApiTypes.OBJECT}, summary="Referral programs")
+    def get(self, request):
+        paginator = PageNumberPagination()
+        page = paginator.paginate_queryset(queries.programs_with_tiers().order_by("pk"), request, view=self)
+        return paginator.get_paginated_response([program_data(program) for program in page])
+
+    @extend_schema(request=ProgramInput, parameters=[IDEMPOTENCY_PARAMETER],
+                   responses={201: OpenApiTypes.OBJECT, 409: OpenApiTypes.OBJECT, **ERRORS},
+                   summary="Create a referral program")
+    @idempotent
+    def post(self, request):
+        serializer = ProgramInput(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        program = create_program(data=serializer.validated_data, actor=Actor.for_api_key(request.auth))
+        return Response(program_data(_program_or_404(program.pk)), status=status.HTTP_201_CREATED)
+
+
+class ProgramDetailView(APIView):
+    @extend_schema(responses={200: OpenApiTypes.OBJECT, **ERRORS}, summary="A referral program")
+    def get(self, request, program_id: int):
+        return Response(program_data(_program_or_404(program_id)))
+
+    @extend_schema(request=ProgramInput(partial=True), responses={200: OpenApiTypes.OBJECT, **ERRORS},
+                   summary="Change a referral program (tiers given replace the program's)")
+    def patch(self, request, program_id: int):
+        program = _program_or_404(program_id)
+        serializer = ProgramInput(data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        update_program(program=program, data=serializer.validated_data, actor=Actor.for_api_key(request.auth))
+        return Response(program_data(_program_or_404(program_id)))

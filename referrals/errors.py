@@ -1,0 +1,29 @@
+"""Referral refusals. The values of ReferralReason are API.md's reason codes: binding, never rename."""
+
+from django.db import models
+
+from retention.errors import DomainError
+
+
+class ReferralReason(models.TextChoices):
+    UNKNOWN_CODE = "unknown_code", "No referral code like this exists."
+    PROGRAM_INACTIVE = "program_inactive", "The referral program is switched off."
+    SELF_REFERRAL = "self_referral", "A customer cannot refer themselves."
+    NOT_NEW_CUSTOMER = "not_new_customer", "The friend has ordered before: only new customers can be referred."
+    ALREADY_REFERRED = "already_referred", "The friend was already referred in this program."
+    LIMIT_REACHED = "limit_reached", "The referrer or the program has reached its limit."
+    # Extensions (API.md allows new codes):
+    NOT_ELIGIBLE = "not_eligible", "This customer may not refer in this program."
+    NO_PROGRAM = "no_program", "No referral program exists."
+    ALREADY_DECIDED = "already_decided", "This referral is not waiting for a decision."
+
+
+class ReferralError(DomainError):
+    """A referral rule says no; `code` is one of ReferralReason. The API answers 422."""
+
+    status = 422
+    code = "referral_rejected"
+
+    def __init__(self, reason: ReferralReason, message: str = "", *, fields: dict | None = None):
+        self.reason = ReferralReason(reason)
+        super().__init__(message or self.reason.label, code=self.reason.value, fields=fields)

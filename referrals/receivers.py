@@ -1,0 +1,24 @@
+"""Listens to retention's signals (sent after commit) and enqueues one task each, after commit too."""
+
+from functools import partial
+
+from django.db import transaction
+
+from retention.models import OrderStatus
+
+REFUNDED = (OrderStatus.REFUNDED, OrderStatus.CANCELLED)
+
+
+def on_order_recorded(sender, order, previous_status=None, **kwargs) -> None:
+    from referrals.tasks import cancel_for_refund_task, convert_for_order_task
+
+    if order.status == OrderStatus.PAID and previous_status != OrderStatus.PAID:
+        transaction.on_commit(partial(convert_for_order_task.delay, order.pk))
+    elif order.status in REFUNDED and previous_status == OrderStatus.PAID:
+        transaction.on_commit(partial(cancel_for_refund_task.delay, order.pk))
+
+
+def on_event_recorded(sender, event, **kwargs) -> None:
+    from referrals.tasks import convert_for_event_task
+
+    transaction.on_commit(partial(convert_for_event_task.delay, event.pk))

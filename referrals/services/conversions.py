@@ -1,0 +1,200 @@
+"""Conversion, hold, release, refund and the marketer's review of held referrals.
+
+A referral converts once: its status leaves PENDING by a conditional UPDATE that only one of several
+concurrent order messages can win; the loser finds nothing to do.
+"""
+
+from datetime import datetime, timedelta
+
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from referrals.errors import ReferralError, ReferralReason
+from referrals.models import CONVERTED_STATUSES, PayoutStatus, Referral, ReferralReward, ReferralStatus, RewardType
+from referrals.services.rewards import cancel_rewards, reward_referrer
+from retention.actors import Actor
+from retention.audit import record_audit
+from retention.errors import InvalidInput
+from retention.messaging.services.webhooks import emit_webhook
+from retention.models import Event, Order, OrderStatus
+
+SYSTEM = Actor.system("referrals")
+
+
+def _is_first_order(order: Order) -> bool:
+    earlier = Order.objects.filter(customer_id=order.customer_id).exclude(pk=order.pk).filter(
+        Q(created_at__lt=order.created_at) | Q(created_at=order.created_at, pk__lt=order.pk))
+    return not earlier.exists()
+
+
+def _within(referral: Referral, moment: datetime) -> bool:
+    days = referral.program.within_days
+    return days is None or moment <= referral.registered_at + timedelta(days=days)
+
+
+@transaction.atomic(durable=True)
+def convert_for_order(*, order_id: int, now: datetime | None = None) -> list[Referral]:
+    """Convert the friend's pending referrals whose program converts on a first paid order: the order is
+    the friend's first, paid, at least min_order_amount and within `within_days` of the registration."""
+    now = now or timezone.now()
+    order = Order.objects.select_related("customer").get(pk=order_id)
+    if order.status != OrderStatus.PAID or not _is_first_order(order):
+        return []
+    converted = []
+    for referral in Referral.objects.filter(friend_id=order.customer_id, status=ReferralStatus.PENDING,
+                                            program__is_enabled=True).select_related("program"):
+        program = referral.program
+        if (program.converts_on_first_order and order.amount >= program.min_order_amount
+                and _within(referral, order.created_at)
+                and _convert(referral, now=now, order=order, amount=order.amount)):
+            converted.append(referral)
+    return converted
+
+
+@transaction.atomic(durable=True)
+def convert_for_event(*, event_id: int, now: datetime | None = None) -> list[Referral]:
+    """Convert the friend's pending referrals whose program converts on this event's type."""
+    now = now or timezone.now()
+    event = Event.objects.get(pk=event_id)
+    converted = []
+    for referral in Referral.objects.filter(friend_id=event.customer_id, status=ReferralStatus.PENDING,
+                                            program__is_enabled=True, program__conversion_event=event.type
+                                            ).select_related("program"):
+        if _within(referral, event.occurred_at) and _convert(referral, now=now, event=event, amount=0):
+            converted.append(referral)
+    return converted
+
+
+def _convert(referral: Referral, *, now: datetime, amount: int, order: Order | None = None,
+             event: Event | None = None) -> bool:
+    program = referral.program
+    hold = program.reward_hold_days > 0 or referral.needs_review
+    due = now + timedelta(days=program.reward_hold_days)
+    claimed = Referral.objects.filter(pk=referral.pk, status=ReferralStatus.PENDING).update(
+        status=ReferralStatus.HELD, converted_at=now, conversion_order=order, conversion_event=event,
+        conversion_amount=amount, reward_due_at=due)
+    if claimed != 1:
+        return False  # another message converted it first
+    referral = Referral.objects.select_related("program", "code", "referrer", "friend").get(pk=referral.pk)
+    if not hold:
+        _reward(referral, actor=SYSTEM, now=now)
+    record_audit(actor=SYSTEM, action="referral.converted", target=referral,
+                 before={"status": ReferralStatus.PENDING},
+                 after={"status": referral.status, "order": order.source_id if order else None,
+                        "event": event.type if event else None, "needs_review": referral.needs_review})
+    emit_webhook(type="referral.converted", now=now, data={
+        "id": referral.pk, "program": program.pk, "referral_code": referral.code.code,
+        "referrer": referral.referrer.source_id, "customer": referral.friend.source_id,
+        "order": order.source_id if order else None, "event": event.type if event else None,
+        "amount": amount, "status": referral.status, "converted_at": now,
+    })
+    return True
+
+
+def _reward(referral: Referral, *, actor: Actor, now: datetime) -> None:
+    reward_referrer(referral, actor=actor, now=now)
+    Referral.objects.filter(pk=referral.pk).update(status=ReferralStatus.REWARDED, reward_due_at=None)
+    referral.status, referral.reward_due_at = ReferralStatus.REWARDED, None
+
+
+@transaction.atomic(durable=True)
+def cancel_for_refund(*, order_id: int, now: datetime | None = None) -> list[Referral]:
+    """A refund (or cancellation) of the converting order inside the program's return window cancels the
+    conversion and takes back the referrer's reward. After the window nothing changes."""
+    now = now or timezone.now()
+    order = Order.objects.get(pk=order_id)
+    if order.status == OrderStatus.PAID:
+        return []
+    cancelled = []
+    for referral in Referral.objects.filter(conversion_order=order, status__in=CONVERTED_STATUSES).select_related(
+            "program", "referrer"):
+        if now > referral.converted_at + timedelta(days=referral.program.return_window_days):
+            continue
+        before = referral.status
+        claimed = Referral.objects.filter(pk=referral.pk, status=before).update(
+            status=ReferralStatus.CANCELLED, reward_due_at=None)
+        if claimed != 1:
+            continue
+        rewards = cancel_rewards(referral, actor=SYSTEM, now=now)
+        record_audit(actor=SYSTEM, action="referral.cancelled", target=referral, before={"status": before},
+                     after={"status": ReferralStatus.CANCELLED, "order": order.source_id,
+                            "rewards_cancelled": [reward.pk for reward in rewards]})
+        cancelled.append(referral)
+    return cancelled
+
+
+def release_held_referrals(*, now: datetime | None = None, limit: int = 500) -> int:
+    """Reward held referrals whose hold has passed (those under review wait for a marketer). Each in its
+    own transaction; safe to run twice."""
+    now = now or timezone.now()
+    due = list(Referral.objects.filter(status=ReferralStatus.HELD, needs_review=False, reward_due_at__lte=now)
+               .order_by("reward_due_at", "pk").values_list("pk", flat=True)[:limit])
+    return sum(1 for referral_id in due if _release(referral_id=referral_id, now=now))
+
+
+@transaction.atomic(durable=True)
+def _release(*, referral_id: int, now: datetime) -> bool:
+    claimed = Referral.objects.filter(pk=referral_id, status=ReferralStatus.HELD, needs_review=False,
+                                      reward_due_at__lte=now).update(status=ReferralStatus.REWARDED)
+    if claimed != 1:
+        return False
+    referral = Referral.objects.select_related("program", "code", "referrer", "friend").get(pk=referral_id)
+    _reward(referral, actor=SYSTEM, now=now)
+    record_audit(actor=SYSTEM, action="referral.released", target=referral, before={"status": ReferralStatus.HELD},
+                 after={"status": ReferralStatus.REWARDED, "skipped_reason": referral.skipped_reason})
+    return True
+
+
+@transaction.atomic(durable=True)
+def approve_referral(*, referral: Referral, actor: Actor, note: str = "", now: datetime | None = None) -> Referral:
+    """A marketer clears a held referral: the referrer is rewarded now. Only a HELD one, once."""
+    now = now or timezone.now()
+    claimed = Referral.objects.filter(pk=referral.pk, status=ReferralStatus.HELD).update(
+        status=ReferralStatus.REWARDED, needs_review=False, decided_by=actor.user, decided_at=now,
+        decision_note=note[:255])
+    if claimed != 1:
+        raise ReferralError(ReferralReason.ALREADY_DECIDED)
+    referral = Referral.objects.select_related("program", "code", "referrer", "friend").get(pk=referral.pk)
+    _reward(referral, actor=actor, now=now)
+    record_audit(actor=actor, action="referral.approved", target=referral, before={"status": ReferralStatus.HELD},
+                 after={"status": ReferralStatus.REWARDED, "note": note, "skipped_reason": referral.skipped_reason})
+    return referral
+
+
+@transaction.atomic(durable=True)
+def reject_referral(*, referral: Referral, actor: Actor, note: str, now: datetime | None = None) -> Referral:
+    """A marketer refuses a held (or still pending) referral: the referrer gets nothing. A reason is required."""
+    now = now or timezone.now()
+    note = (note or "").strip()
+    if not note:
+        raise InvalidInput("A reason for the rejection.", fields={"note": ["required"]})
+    before = Referral.objects.filter(pk=referral.pk).values_list("status", flat=True).first()
+    claimed = Referral.objects.filter(pk=referral.pk, status__in=[ReferralStatus.HELD, ReferralStatus.PENDING]).update(
+        status=ReferralStatus.REJECTED, needs_review=False, reward_due_at=None, decided_by=actor.user,
+        decided_at=now, decision_note=note[:255])
+    if claimed != 1:
+        raise ReferralError(ReferralReason.ALREADY_DECIDED)
+    referral.refresh_from_db()
+    record_audit(actor=actor, action="referral.rejected", target=referral, before={"status": before},
+                 after={"status": ReferralStatus.REJECTED, "note": note})
+    return referral
+
+
+PAYOUT_STEPS = {PayoutStatus.APPROVED: PayoutStatus.PENDING, PayoutStatus.PAID: PayoutStatus.APPROVED}
+
+
+@transaction.atomic(durable=True)
+def set_payout_status(*, reward: ReferralReward, status: str, actor: Actor) -> ReferralReward:
+    """Move a cash payout forward: pending → approved → paid, one step at a time."""
+    if status not in PAYOUT_STEPS:
+        raise InvalidInput("approved or paid.", fields={"status": ["approved or paid"]})
+    moved = ReferralReward.objects.filter(pk=reward.pk, type=RewardType.CASH, is_cancelled=False,
+                                          payout_status=PAYOUT_STEPS[status]).update(payout_status=status)
+    if moved != 1:
+        raise InvalidInput(f"Only a {PAYOUT_STEPS[status]} payout can become {status}.",
+                           fields={"status": [f"the payout is not {PAYOUT_STEPS[status]}"]})
+    reward.refresh_from_db()
+    record_audit(actor=actor, action="referral.payout_" + status, target=reward,
+                 before={"payout_status": PAYOUT_STEPS[status]}, after={"payout_status": status})
+    return reward

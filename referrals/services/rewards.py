@@ -1,0 +1,150 @@
+"""The referrer's reward: tier, limits, budget, then points, a code, a gift card or a cash payout.
+
+Not durable: called inside conversions' transactions with the referral already claimed. Exactly once:
+the referral's status moves only by conditional UPDATE, and a reward is unique per (referral, role).
+"""
+
+from datetime import datetime
+
+from django.db.models import F
+
+from campaigns.models import CodeSource, DiscountType
+from campaigns.services.codes import issue_code
+from loyalty.models import EntryKind, LoyaltyAccount, LoyaltyProgram
+from loyalty.services.ledger import account_for, credit, debit
+from referrals.locks import lock_referrer_code
+from referrals.models import (
+    PayoutStatus,
+    Referral,
+    ReferralProgram,
+    ReferralReward,
+    ReferralTier,
+    RewardRole,
+    RewardType,
+)
+from retention.actors import Actor
+from retention.models import Customer
+from retention.money import round_half_up
+
+LIMIT_REACHED = "limit_reached"
+BUDGET_EXHAUSTED = "budget_exhausted"
+NO_TIER = "no_tier"
+
+
+def month_start(now: datetime) -> datetime:
+    return now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+
+
+def monthly_limit_reached(program: ReferralProgram, referrer: Customer, now: datetime) -> bool:
+    limit = program.max_rewards_per_referrer_per_month
+    if limit is None:
+        return False
+    given = ReferralReward.objects.filter(program=program, customer=referrer, role=RewardRole.REFERRER,
+                                          is_cancelled=False, created_at__gte=month_start(now)).count()
+    return given >= limit
+
+
+def tier_for(tiers: list[ReferralTier], number: int) -> ReferralTier | None:
+    """The tier of the `number`th rewarded referral: the highest whose `referrals` is reached."""
+    reached = [tier for tier in tiers if tier.referrals <= number]
+    return max(reached, key=lambda tier: tier.referrals) if reached else None
+
+
+def reward_type_of(tier: ReferralTier) -> str:
+    if tier.points:
+        return RewardType.POINTS
+    if tier.cash_amount:
+        return RewardType.CASH
+    if tier.campaign_id and tier.campaign.discount_type == DiscountType.GIFT_CARD:
+        return RewardType.GIFT_CARD
+    return RewardType.CODE
+
+
+def reward_cost(program: ReferralProgram, tier: ReferralTier) -> int:
+    """What the reward costs in minor units: points at the program's point value, a code's amount off or a
+    gift card's balance (a percent code has no fixed cost: 0), a payout's amount."""
+    if tier.points:
+        return round_half_up(tier.points * program.point_value, 100)
+    if tier.cash_amount:
+        return tier.cash_amount
+    if tier.campaign_id:
+        campaign = tier.campaign
+        return (campaign.gift_card_balance if campaign.discount_type == DiscountType.GIFT_CARD
+                else campaign.amount) or 0
+    return 0
+
+
+def loyalty_program_for(program: ReferralProgram) -> LoyaltyProgram | None:
+    if program.loyalty_program_id:
+        return program.loyalty_program
+    return LoyaltyProgram.objects.order_by("-is_default", "created_at", "pk").first()
+
+
+def _locked_account(loyalty_program: LoyaltyProgram, customer: Customer) -> LoyaltyAccount:
+    account = account_for(program=loyalty_program, customer=customer)
+    return (LoyaltyAccount.objects.select_for_update(of=("self",)).select_related("program", "tier", "customer")
+            .get(pk=account.pk))
+
+
+def reward_referrer(referral: Referral, *, actor: Actor, now: datetime) -> ReferralReward | None:
+    """Give the referrer the reward of their tier, or record on the referral why not (skipped_reason)."""
+    program = ReferralProgram.objects.get(pk=referral.program_id)
+    lock_referrer_code(referral.code_id)
+    if monthly_limit_reached(program, referral.referrer, now):
+        return _skip(referral, LIMIT_REACHED)
+    number = ReferralReward.objects.filter(program=program, customer_id=referral.referrer_id,
+                                           role=RewardRole.REFERRER, is_cancelled=False).count() + 1
+    tier = tier_for(list(program.tiers.select_related("campaign")), number)
+    if tier is None:
+        return _skip(referral, NO_TIER)
+    cost = reward_cost(program, tier)
+    if program.budget is not None:
+        # The conditional UPDATE is the budget's guard: two conversions cannot both take the last euro.
+        taken = ReferralProgram.objects.filter(pk=program.pk, budget_spent__lte=F("budget") - cost).update(
+            budget_spent=F("budget_spent") + cost)
+        if taken != 1:
+            return _skip(referral, BUDGET_EXHAUSTED)
+    kind = reward_type_of(tier)
+    reward = ReferralReward(referral=referral, program=program, customer_id=referral.referrer_id,
+                            role=RewardRole.REFERRER, type=kind, cost=cost, created_at=now)
+    if kind == RewardType.POINTS:
+        loyalty_program = loyalty_program_for(program)
+        if loyalty_program is None:
+            raise RuntimeError("A points reward needs a loyalty program.")
+        account = _locked_account(loyalty_program, referral.referrer)
+        credit(account, kind=EntryKind.EARN, points=tier.points, source_type="referral", source_id=str(referral.pk),
+               now=now, description=f"Referral of {referral.friend.first_name or 'a friend'}",
+               actor_label=actor.label)
+        reward.points = tier.points
+    elif kind == RewardType.CASH:
+        reward.cash_amount = tier.cash_amount
+        reward.payout_status = PayoutStatus.PENDING
+    else:
+        reward.code = issue_code(campaign=tier.campaign, customer=referral.referrer, actor=actor,
+                                 source=CodeSource.REFERRAL, now=now, note=f"referral {referral.pk}")
+    reward.save()
+    return reward
+
+
+def _skip(referral: Referral, reason: str) -> None:
+    Referral.objects.filter(pk=referral.pk).update(skipped_reason=reason)
+    referral.skipped_reason = reason
+    return None
+
+
+def cancel_rewards(referral: Referral, *, actor: Actor, now: datetime) -> list[ReferralReward]:
+    """Take back what the referral gave the referrer: points are reversed, the budget is given back and an
+    unpaid payout is dropped. A code stays valid (campaigns has no way to withdraw one): it is marked
+    cancelled here and shown so."""
+    rewards = list(ReferralReward.objects.filter(referral=referral, role=RewardRole.REFERRER, is_cancelled=False)
+                   .select_related("program"))
+    for reward in rewards:
+        if reward.type == RewardType.POINTS and reward.points:
+            loyalty_program = loyalty_program_for(reward.program)
+            account = _locked_account(loyalty_program, referral.referrer)
+            debit(account, kind=EntryKind.REVERSE, points=reward.points, source_type="referral",
+                  source_id=str(referral.pk), now=now, description="Referral cancelled", actor_label=actor.label)
+        if reward.program.budget is not None and reward.cost:
+            ReferralProgram.objects.filter(pk=reward.program_id).update(budget_spent=F("budget_spent") - reward.cost)
+    ReferralReward.objects.filter(pk__in=[reward.pk for reward in rewards]).update(is_cancelled=True)
+    return rewards
