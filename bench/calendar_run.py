@@ -96,7 +96,7 @@ def main() -> None:
     from retention.models import Customer
 
     timings: dict[str, float] = {}
-    for name in ("due_customers", "rule_skips", "_unique_texts", "queue_messages", "_link_codes_and_deliveries"):
+    for name in ("due_customers", "rule_skips", "_unique_texts", "queue_messages", "_record_outcomes"):
         _timed(calendar_services, name, timings)
     _timed(deliveries, "_enqueue_sends", timings)  # after commit: one broker message per queued delivery
 

@@ -332,3 +332,22 @@ def local_today(customer: Customer, trigger: Trigger, campaign: Campaign, now: d
     zone = ZoneInfo(customer.timezone) if is_valid_zone(customer.timezone) and customer.timezone else \
         trigger.fallback_zone(campaign)
     return (now or timezone.now()).astimezone(zone).date()
+
+
+# Reads for the trigger page ----------------------------------------------------------------------------------
+
+def campaign_deliveries(campaign: Campaign, limit: int = 20) -> list[CalendarSend]:
+    """The campaign's latest decided occasions that carry a message, with delivery and customer (one query)."""
+    return list(CalendarSend.objects.filter(campaign=campaign, delivery__isnull=False)
+                .select_related("delivery", "customer", "code").order_by("-created_at", "-pk")[:limit])
+
+
+def unredeemed_welcomes(campaign: Campaign, limit: int = 50) -> tuple[int, list[CalendarSend]]:
+    """The welcome campaign's "new customers": issued a code not redeemed yet (count, latest first).
+
+    A customer leaves this view as soon as the code is used once.
+    """
+    sends = CalendarSend.objects.filter(campaign=campaign, occasion="welcome", status="issued",
+                                        code__uses_count=0)
+    return sends.count(), list(sends.select_related("customer", "code").order_by("-created_at", "-pk")[:limit])
+

@@ -10,9 +10,17 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from campaigns.calendar import SkipReason, Trigger, local_today, next_occasion
+from campaigns.calendar import (
+    SkipReason,
+    Trigger,
+    campaign_deliveries,
+    local_today,
+    next_occasion,
+    unredeemed_welcomes,
+)
 from campaigns.forms_calendar import TYPE_FIELDS, TriggerForm, trigger_initial
 from campaigns.models import CalendarSend, Campaign, CampaignRun, RunKind, SendStatus
+from campaigns.reports import describe_trigger
 from campaigns.services import campaigns as campaign_services
 from campaigns.services.calendar import (
     dry_run_calendar_campaign,
@@ -39,18 +47,28 @@ def _preview_date(request) -> date | None:
         return None
 
 
+def _runs(campaign: Campaign) -> list[tuple[CampaignRun, list[tuple[str, int]]]]:
+    runs = CampaignRun.objects.filter(campaign=campaign).exclude(kind=RunKind.SIGNAL)[:20]
+    return [(run, [(SkipReason.LABELS.get(reason, reason), count) for reason, count in run.skip_reasons.items()])
+            for run in runs]
+
+
 def _context(campaign: Campaign, form: TriggerForm | None = None) -> dict:
     now = timezone.now()
     trigger = Trigger.of(campaign)
-    return {
+    context = {
         "nav": "campaigns", "campaign": campaign, "trigger": trigger, "now": now,
+        "description": describe_trigger(campaign.trigger),
         "form": form or TriggerForm(initial=trigger_initial(campaign)), "type_fields": TYPE_FIELDS,
         "next_run": next_run_at(campaign, now), "status": campaign.status_at(now),
-        "runs": CampaignRun.objects.filter(campaign=campaign).exclude(kind=RunKind.SIGNAL)[:20],
-        "welcome_sends": CalendarSend.objects.filter(campaign=campaign, run__kind=RunKind.SIGNAL).count(),
+        "runs": _runs(campaign), "deliveries": campaign_deliveries(campaign),
         "labels": SkipReason.LABELS, "template_channels": ("email", "sms", "webhook"),
         "preview_date": timezone.localdate(now, timezone=trigger.fallback_zone(campaign)) if trigger else None,
     }
+    if trigger is not None and trigger.type == "welcome":
+        context["welcome_sends"] = CalendarSend.objects.filter(campaign=campaign, occasion="welcome").count()
+        context["new_customers_count"], context["new_customers"] = unredeemed_welcomes(campaign)
+    return context
 
 
 @marketing_only

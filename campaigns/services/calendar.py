@@ -91,12 +91,18 @@ def delete_calendar_schedule(campaign_id: int) -> None:
 
 
 def next_run_at(campaign: Campaign, now: datetime | None = None) -> datetime | None:
-    """The next tick of the campaign's enabled PeriodicTask (the next full UTC hour), or None."""
+    """The next tick of the campaign's enabled PeriodicTask that can issue (the next full UTC hour, or the first
+    one from the start of a scheduled campaign), or None when disabled or past the end."""
     now = now or timezone.now()
-    task = PeriodicTask.objects.filter(name=schedule_name(campaign.pk), enabled=True).first()
-    if task is None:
+    if not PeriodicTask.objects.filter(name=schedule_name(campaign.pk), enabled=True).exists():
         return None
-    return now.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
+    moment = max(now, campaign.starts_at) if campaign.starts_at else now
+    tick = moment.replace(minute=0, second=0, microsecond=0)
+    if tick < moment or tick <= now:
+        tick += timedelta(hours=1)
+    if campaign.ends_at and tick >= campaign.ends_at:
+        return None
+    return tick
 
 
 # --- Runs --------------------------------------------------------------------------------------------------
@@ -219,46 +225,52 @@ def _issue(campaign: Campaign, run: CampaignRun, to_issue: list[tuple[int, int, 
     ]
     deliveries = queue_messages(recipients=recipients, channel=template.channel, template=template,
                                 kind=MessageKind.MARKETING, now=now)
-    codes, sends, skipped = [], [], {}
+    codes, links = [], []
     is_gift_card = campaign.discount_type == DiscountType.GIFT_CARD
     for (send_pk, customer_id, _), text, delivery in zip(to_issue, texts, deliveries, strict=True):
+        send = CalendarSend(pk=send_pk, delivery_id=delivery.pk, status=SendStatus.ISSUED, skip_reason="")
         if delivery.status == DeliveryStatus.SKIPPED:
-            skipped.setdefault(str(delivery.skip_reason), []).append(send_pk)
+            # Linked all the same: the delivery log and the customer panel show why nothing went out.
+            send.status, send.skip_reason = SendStatus.SKIPPED, str(delivery.skip_reason)
+            outcome.reasons[send.skip_reason] += 1
+            links.append((send, None))
             continue
-        codes.append(Code(code=text, campaign=campaign, customer_id=customer_id, source=CodeSource.CALENDAR,
-                          issued_at=now, expires_at=expires_at, max_uses=campaign.max_uses_per_code,
-                          balance=campaign.gift_card_balance if is_gift_card else None))
-        sends.append(CalendarSend(pk=send_pk, delivery_id=delivery.pk))
+        code = Code(code=text, campaign=campaign, customer_id=customer_id, source=CodeSource.CALENDAR,
+                    issued_at=now, expires_at=expires_at, max_uses=campaign.max_uses_per_code,
+                    balance=campaign.gift_card_balance if is_gift_card else None)
+        codes.append(code)
+        links.append((send, code))
     Code.objects.bulk_create(codes, batch_size=BATCH)
-    for send, code in zip(sends, codes, strict=True):
-        send.code_id = code.pk
-    _link_codes_and_deliveries(sends)
-    for reason, pks in skipped.items():
-        for start in range(0, len(pks), BATCH):
-            CalendarSend.objects.filter(pk__in=pks[start:start + BATCH]).update(
-                status=SendStatus.SKIPPED, skip_reason=reason)
-        outcome.reasons[reason] += len(pks)
+    sends = []
+    for send, code in links:
+        send.code_id = code.pk if code is not None else None
+        sends.append(send)
+    _record_outcomes(sends)
     if codes:
         Campaign.objects.filter(pk=campaign.pk).update(codes_issued=F("codes_issued") + len(codes))
         transaction.on_commit(lambda: [code_issued.send(sender=Code, code=code) for code in codes])
     outcome.issued = len(codes)
 
 
-def _link_codes_and_deliveries(sends: list[CalendarSend]) -> None:
-    """Set each claimed row's code and delivery. PostgreSQL: one UPDATE ... FROM (VALUES ...) per batch;
-    bulk_update's CASE WHEN per row took seconds for a few thousand rows."""
+def _record_outcomes(sends: list[CalendarSend]) -> None:
+    """Write each claimed row's code, delivery, status and skip reason. PostgreSQL: one UPDATE ... FROM
+    (VALUES ...) per batch, since bulk_update's CASE WHEN per row took seconds for a few thousand rows."""
+    fields = ["code", "delivery", "status", "skip_reason"]
     if connection.vendor != "postgresql":
-        CalendarSend.objects.bulk_update(sends, ["code", "delivery"], batch_size=BATCH)
+        CalendarSend.objects.bulk_update(sends, fields, batch_size=BATCH)
         return
     table = CalendarSend._meta.db_table
     with connection.cursor() as cursor:
         for start in range(0, len(sends), BATCH):
             batch = sends[start:start + BATCH]
-            values = ", ".join(["(%s::bigint, %s::bigint, %s::bigint)"] * len(batch))
-            parameters = [value for send in batch for value in (send.pk, send.code_id, send.delivery_id)]
+            values = ", ".join(["(%s::bigint, %s::bigint, %s::bigint, %s::varchar, %s::varchar)"] * len(batch))
+            parameters = [value for send in batch
+                          for value in (send.pk, send.code_id, send.delivery_id, send.status, send.skip_reason)]
             cursor.execute(
-                f"UPDATE {table} AS send SET code_id = v.code_id, delivery_id = v.delivery_id "  # noqa: S608
-                f"FROM (VALUES {values}) AS v(id, code_id, delivery_id) WHERE send.id = v.id", parameters)
+                f"UPDATE {table} AS send SET code_id = v.code_id, delivery_id = v.delivery_id, "  # noqa: S608
+                f"status = v.status, skip_reason = v.skip_reason "
+                f"FROM (VALUES {values}) AS v(id, code_id, delivery_id, status, skip_reason) WHERE send.id = v.id",
+                parameters)
 
 
 # --- Preview and dry run -------------------------------------------------------------------------------------

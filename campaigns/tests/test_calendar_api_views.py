@@ -98,7 +98,7 @@ def test_trigger_page_shows_next_run_and_saves_the_trigger(client, marketer):
     assert saved.status_code == 302
     campaign.refresh_from_db()
     assert campaign.trigger == {"type": "birthday", "days_before": 2, "send_time": "08:30", "timezone": "Asia/Tokyo"}
-    assert "Next run:</strong> 23 Nov 2026, 11:00 UTC" in page.content.decode()
+    assert '<p class="next-run-when"><strong>23 Nov 2026, 11:00 UTC</strong>' in page.content.decode()
 
 
 @time_machine.travel(NOW, tick=False)
@@ -112,7 +112,8 @@ def test_htmx_preview_and_dry_run_answer_fragments(client, marketer):
                          HTTP_HX_REQUEST="true")
     dry = client.post(reverse("calendar:dry_run", args=["birthdays"]), HTTP_HX_REQUEST="true")
     # then
-    assert '<strong id="preview-count">1</strong> would receive it on 23 Nov 2026' in preview.content.decode()
+    html = preview.content.decode()
+    assert '<strong id="preview-count">1</strong> would receive it on Monday 23 November 2026' in html
     assert "<html" not in preview.content.decode()
     assert dry.status_code == 200 and 'id="runs"' in dry.content.decode()
     assert list(CampaignRun.objects.filter(campaign=campaign).values_list("kind", "issued")) == [
