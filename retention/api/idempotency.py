@@ -2,8 +2,10 @@
 
 import hashlib
 import json
+import time
 from functools import wraps
 
+from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter
@@ -11,6 +13,7 @@ from rest_framework.response import Response
 
 from retention.errors import InvalidInput
 from retention.services.idempotency import (
+    IdempotencyConflict,
     claim_idempotency_key,
     complete_idempotency_key,
     release_idempotency_key,
@@ -31,6 +34,26 @@ def request_hash(request) -> str:
     return hashlib.sha256(f"{request.method} {request.path}\n{body}".encode()).hexdigest()
 
 
+# A request whose key is being answered by another one waits this long for that answer (then 409
+# request_in_progress), so two clients retrying at once both get the first answer. Below gunicorn's timeout.
+DEFAULT_WAIT_SECONDS = 10
+
+
+def _claim(request, key: str):
+    """claim_idempotency_key, waiting (short, growing sleeps) while another request holds the key."""
+    deadline = time.monotonic() + settings.RETENTION.get("IDEMPOTENCY_WAIT_SECONDS", DEFAULT_WAIT_SECONDS)
+    fingerprint = request_hash(request)
+    pause = 0.01
+    while True:
+        try:
+            return claim_idempotency_key(api_key=request.auth, key=key, request_hash=fingerprint)
+        except IdempotencyConflict as conflict:
+            if conflict.code != "request_in_progress" or time.monotonic() + pause > deadline:
+                raise
+        time.sleep(pause)
+        pause = min(pause * 2, 0.2)
+
+
 def idempotent(post):
     @wraps(post)
     def wrapper(view, request, *args, **kwargs):
@@ -39,7 +62,7 @@ def idempotent(post):
             return post(view, request, *args, **kwargs)
         if len(key) > MAX_KEY_LENGTH:
             raise InvalidInput(f"At most {MAX_KEY_LENGTH} characters.", fields={HEADER: ["too long"]})
-        record, claimed = claim_idempotency_key(api_key=request.auth, key=key, request_hash=request_hash(request))
+        record, claimed = _claim(request, key)
         if not claimed:
             return Response(record.response_body, status=record.response_status,
                             headers={"Idempotent-Replayed": "true"})

@@ -1,9 +1,11 @@
 """Idempotency-Key for creating POSTs (API.md): the first answer is stored and replayed.
 
 A key is claimed in its own short transaction before the view's service runs, so a second request with
-the same key sees the claim (409 `request_in_progress`) instead of doing the work twice. 2xx and 4xx
-answers are kept; a 5xx or an exception releases the key so the client can retry. A claim left behind by a
-process that died mid-request is taken over once it is older than any request can run (ABANDONED_AFTER).
+the same key sees the claim (`request_in_progress`) instead of doing the work twice; the API decorator
+(retention.api.idempotency) waits a few seconds for the first answer and replays it, and answers 409 only
+if it does not come. 2xx and 4xx answers are kept; a 5xx or an exception releases the key so the client can
+retry. A claim left behind by a process that died mid-request is taken over once it is older than any
+request can run (ABANDONED_AFTER).
 """
 
 from datetime import datetime, timedelta

@@ -82,3 +82,29 @@ def test_a_claim_abandoned_by_a_dead_request_is_taken_over_once(api_key):
             claim_idempotency_key(api_key=api_key, key="k", request_hash="h")
     assert (claimed, record.is_complete, in_progress.value.code) == (True, False, "request_in_progress")
     assert IdempotencyRecord.objects.count() == 1
+
+
+def test_api_waits_for_a_key_in_progress_then_answers(api, monkeypatch, settings):
+    # given a key another request is answering: the first two claims find it in progress
+    from retention.api import idempotency
+    from retention.tests.factories import CustomerFactory
+
+    CustomerFactory(source_id="c-1")
+    real_claim, attempts = idempotency.claim_idempotency_key, []
+
+    def busy_twice(**kwargs):
+        attempts.append(1)
+        if len(attempts) <= 2:
+            raise IdempotencyConflict("busy", code="request_in_progress")
+        return real_claim(**kwargs)
+
+    monkeypatch.setattr(idempotency, "claim_idempotency_key", busy_twice)
+    body = {"customer": "c-1", "type": "review_submitted"}
+    # when posted: it waits and gets the answer
+    response = api.post("/api/v1/events", body, format="json", HTTP_IDEMPOTENCY_KEY="k-1")
+    assert (response.status_code, len(attempts)) == (201, 3)
+    # and without any time to wait, a key in progress is a 409 at once
+    settings.RETENTION = {**settings.RETENTION, "IDEMPOTENCY_WAIT_SECONDS": 0}
+    attempts.clear()
+    refused = api.post("/api/v1/events", body, format="json", HTTP_IDEMPOTENCY_KEY="k-2")
+    assert (refused.status_code, refused.json()["error"]["code"], len(attempts)) == (409, "request_in_progress", 1)
