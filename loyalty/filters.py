@@ -7,7 +7,15 @@ from django import forms
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
-from loyalty.models import LoyaltyAccount, LoyaltyProgram, PointLot, Tier
+from loyalty.models import (
+    LoyaltyAccount,
+    LoyaltyProgram,
+    PointLot,
+    RewardRedemption,
+    RewardRedemptionStatus,
+    RewardType,
+    Tier,
+)
 
 
 class MemberFilter(django_filters.FilterSet):
@@ -30,3 +38,19 @@ class MemberFilter(django_filters.FilterSet):
         lots = PointLot.objects.filter(account=OuterRef("pk"), remaining__gt=0, expires_at__gt=now,
                                        expires_at__lte=now + timedelta(days=int(value)))
         return queryset.filter(Exists(lots))
+
+
+class RedemptionFilter(django_filters.FilterSet):
+    """Reward redemptions; "Requested" lists the experiences waiting to be fulfilled by hand."""
+
+    program = django_filters.ModelChoiceFilter(field_name="account__program", queryset=LoyaltyProgram.objects.all(),
+                                               empty_label="All programs")
+    status = django_filters.ChoiceFilter(choices=RewardRedemptionStatus.choices, empty_label="Any status")
+    type = django_filters.ChoiceFilter(field_name="reward__type", choices=RewardType.choices, empty_label="Any reward",
+                                       label="Reward type")
+    q = django_filters.CharFilter(field_name="account__customer__email", lookup_expr="icontains",
+                                  label="Email contains")
+
+    class Meta:
+        model = RewardRedemption
+        fields = ["q", "program", "status", "type"]

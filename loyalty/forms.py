@@ -139,6 +139,17 @@ class BonusPeriodForm(forms.ModelForm):
         return cleaned
 
 
+def _share_choices(form, choices: dict | None) -> None:
+    """Options read once for the whole inline set: otherwise every row's <select> queries its table again.
+    Validation still goes through each field's queryset."""
+    for name, options in (choices or {}).items():
+        form.fields[name].choices = options
+
+
+def _options(queryset) -> list[tuple]:
+    return [("", "---------")] + [(row.pk, str(row)) for row in queryset]
+
+
 class RewardForm(forms.ModelForm):
     class Meta:
         model = Reward
@@ -148,13 +159,14 @@ class RewardForm(forms.ModelForm):
         help_texts = {"stock": "Empty for unlimited."}
         widgets = {"description": forms.TextInput()}
 
-    def __init__(self, *args, program=None, **kwargs):
+    def __init__(self, *args, program=None, choices=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["campaign"].queryset = Campaign.objects.order_by("name")
         self.fields["segment"].queryset = Segment.objects.order_by("name")
         # Tiers of this program only; a new program's tiers exist once it is saved.
         self.fields["min_tier"].queryset = Tier.objects.filter(program=program) if program and program.pk \
             else Tier.objects.none()
+        _share_choices(self, choices)
 
     def clean(self):
         cleaned = super().clean()
@@ -171,10 +183,11 @@ class MilestoneForm(forms.ModelForm):
         fields = ["name", "kind", "threshold", "bonus_points", "reward"]
         labels = {"kind": "Reached by", "bonus_points": "Bonus points"}
 
-    def __init__(self, *args, program=None, **kwargs):
+    def __init__(self, *args, program=None, choices=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["reward"].queryset = Reward.objects.filter(program=program) if program and program.pk \
             else Reward.objects.none()
+        _share_choices(self, choices)
 
     def clean(self):
         cleaned = super().clean()
@@ -209,9 +222,16 @@ INLINES = [
 
 def program_formsets(data=None, *, program: LoyaltyProgram | None = None) -> list[tuple[str, str, object]]:
     instance = program or LoyaltyProgram()
+    saved = program is not None and program.pk is not None
+    choices = {
+        "rewards": {"campaign": _options(Campaign.objects.order_by("name")),
+                    "segment": _options(Segment.objects.order_by("name")),
+                    "min_tier": _options(Tier.objects.filter(program=program) if saved else [])},
+        "milestones": {"reward": _options(Reward.objects.filter(program=program) if saved else [])},
+    }
     sets = []
     for prefix, heading, formset_class in INLINES:
-        kwargs = {"form_kwargs": {"program": program}} if prefix in ("rewards", "milestones") else {}
+        kwargs = {"form_kwargs": {"program": program, "choices": choices[prefix]}} if prefix in choices else {}
         sets.append((prefix, heading, formset_class(data, instance=instance, prefix=prefix, **kwargs)))
     return sets
 

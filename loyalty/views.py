@@ -13,9 +13,15 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from loyalty import reports
 from loyalty.charts import points_chart
-from loyalty.filters import MemberFilter
+from loyalty.filters import MemberFilter, RedemptionFilter
 from loyalty.forms import PROGRAM_FIELDS, AdjustmentForm, ProgramForm, program_formsets, rows_of
-from loyalty.models import AdjustmentRequest, LoyaltyAccount, LoyaltyProgram
+from loyalty.models import (
+    AdjustmentRequest,
+    LoyaltyAccount,
+    LoyaltyProgram,
+    RewardRedemption,
+    RewardRedemptionStatus,
+)
 from retention.actors import Actor
 from retention.errors import DomainError
 from retention.models import Customer
@@ -23,6 +29,7 @@ from retention.roles import MARKETING, role_required
 
 marketing_only = role_required(MARKETING)
 MEMBERS_PER_PAGE = 50
+REDEMPTIONS_PER_PAGE = 50
 
 
 def _customer_url(customer_id: int) -> str:
@@ -44,6 +51,8 @@ def home(request):
     if selected is not None:
         figures = reports.program_dashboard(selected)
         context.update(figures=figures, chart=points_chart(figures.months),
+                       to_fulfil=RewardRedemption.objects.filter(account__program=selected,
+                                                                 status=RewardRedemptionStatus.REQUESTED).count(),
                        totals={key: sum(getattr(month, key) for month in figures.months)
                                for key in ("issued", "spent", "expired")})
     return render(request, "loyalty/home.html", context)
@@ -96,6 +105,36 @@ def members(request):
     member_filter = MemberFilter(request.GET, queryset=accounts)
     page = Paginator(member_filter.qs, MEMBERS_PER_PAGE).get_page(request.GET.get("page"))
     return render(request, "loyalty/member_list.html", {"nav": "loyalty", "filter": member_filter, "page_obj": page})
+
+
+@marketing_only
+@require_GET
+def redemptions(request):
+    rows = RewardRedemption.objects.select_related("account__customer", "account__program", "reward", "code")
+    redemption_filter = RedemptionFilter(request.GET, queryset=rows.order_by("-created_at", "-id"))
+    page = Paginator(redemption_filter.qs, REDEMPTIONS_PER_PAGE).get_page(request.GET.get("page"))
+    return render(request, "loyalty/redemption_list.html", {
+        "nav": "loyalty", "filter": redemption_filter, "page_obj": page, "requested": RewardRedemptionStatus.REQUESTED,
+    })
+
+
+@marketing_only
+@require_POST
+def fulfil_redemption(request, pk: int):
+    """Mark an experience (early access, ...) as handed over; the list keeps its filters."""
+    from loyalty.services.rewards import fulfil_reward_redemption
+
+    redemption = get_object_or_404(RewardRedemption.objects.select_related("reward", "account__customer"), pk=pk)
+    try:
+        fulfil_reward_redemption(redemption=redemption, actor=Actor.for_user(request.user))
+    except DomainError as error:
+        messages.error(request, error.message)
+    else:
+        customer = redemption.account.customer
+        messages.success(request, f"“{redemption.reward.name}” for {customer.email or customer.source_id} "
+                                  "is marked fulfilled.")
+    back = request.POST.get("next", "")
+    return redirect(back if back.startswith("/loyalty/redemptions/") else reverse("loyalty:redemptions"))
 
 
 @marketing_only
