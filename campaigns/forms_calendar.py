@@ -43,7 +43,8 @@ class TriggerForm(forms.Form):
     timezone = forms.ChoiceField(required=False, label="Fallback time zone",
                                  help_text="For customers without a time zone; empty: the campaign's.")
     segment = forms.ModelChoiceField(queryset=Segment.objects.order_by("name"), required=False,
-                                     to_field_name="slug", label="Audience segment")
+                                     to_field_name="slug", label="Audience segment", empty_label="Everyone",
+                                     help_text="Narrows any trigger; the campaign's rules still apply.")
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

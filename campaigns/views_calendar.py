@@ -30,6 +30,7 @@ from campaigns.services.calendar import (
 )
 from retention.actors import Actor
 from retention.errors import DomainError
+from retention.messaging.models import Channel, MessageTemplate
 from retention.roles import MARKETING, has_role, role_required
 
 marketing_only = role_required(MARKETING)
@@ -53,6 +54,14 @@ def _runs(campaign: Campaign) -> list[tuple[CampaignRun, list[tuple[str, int]]]]
             for run in runs]
 
 
+def _template_channels(campaign: Campaign) -> list[tuple[str, str, bool]]:
+    """(channel, label, has a template) in the order the run picks them; the first existing one is used."""
+    existing = set(MessageTemplate.objects.filter(owner_type="campaign", owner_id=str(campaign.pk))
+                   .values_list("channel", flat=True))
+    return [(channel, label, channel in existing) for channel, label in
+            ((Channel.EMAIL, "Email"), (Channel.SMS, "SMS"), (Channel.WEBHOOK, "Webhook"))]
+
+
 def _context(campaign: Campaign, form: TriggerForm | None = None) -> dict:
     now = timezone.now()
     trigger = Trigger.of(campaign)
@@ -62,7 +71,7 @@ def _context(campaign: Campaign, form: TriggerForm | None = None) -> dict:
         "form": form or TriggerForm(initial=trigger_initial(campaign)), "type_fields": TYPE_FIELDS,
         "next_run": next_run_at(campaign, now), "status": campaign.status_at(now),
         "runs": _runs(campaign), "deliveries": campaign_deliveries(campaign),
-        "labels": SkipReason.LABELS, "template_channels": ("email", "sms", "webhook"),
+        "labels": SkipReason.LABELS, "template_channels": _template_channels(campaign),
         "preview_date": timezone.localdate(now, timezone=trigger.fallback_zone(campaign)) if trigger else None,
     }
     if trigger is not None and trigger.type == "welcome":
