@@ -16,3 +16,8 @@ class CampaignsConfig(AppConfig):
         from campaigns import receivers  # welcome trigger, calendar schedule clean-up, "why not" panel
 
         receivers.connect()
+
+        from campaigns.demo import on_demo_data_seeded
+        from retention.signals import demo_data_seeded
+
+        demo_data_seeded.connect(on_demo_data_seeded, dispatch_uid="campaigns-demo")

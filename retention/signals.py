@@ -13,3 +13,6 @@ order_recorded = Signal()
 event_recorded = Signal()
 # customer: Customer
 customer_erased = Signal()
+# seed_demo finished adding customers; each receiver adds its app's demo content and returns a line
+# for the command's output (or None).
+demo_data_seeded = Signal()
