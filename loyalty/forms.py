@@ -43,6 +43,9 @@ class ProgramForm(forms.ModelForm):
             "portal_promotion": "Offer shown in the customer portal",
         }
         help_texts = {
+            "points_per_unit": "Per 1.00 of the paid amount, rounded once per order, half up: at 1 point per 1.00 "
+                               "an order of 0.50 earns 1 point and 0.49 earns none.",
+            "tier_basis": "Rolling: points earned in the last 12 months, re-checked daily (members can move down).",
             "pending_days": "The return window: points of an order wait this long. 0 means at once.",
             "points_expire_after_days": "Leave empty and points never expire.",
             "portal_promotion": "A short message customers see on their rewards page. Leave empty for none.",

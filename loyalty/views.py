@@ -53,9 +53,19 @@ def home(request):
         context.update(figures=figures, chart=points_chart(figures.months),
                        to_fulfil=RewardRedemption.objects.filter(account__program=selected,
                                                                  status=RewardRedemptionStatus.REQUESTED).count(),
+                       first_reward=_first_reward(selected),
                        totals={key: sum(getattr(month, key) for month in figures.months)
                                for key in ("issued", "spent", "expired")})
     return render(request, "loyalty/home.html", context)
+
+
+def _first_reward(program: LoyaltyProgram) -> dict | None:
+    """The cheapest active reward and the spend it takes: the first reward should be reachable early."""
+    reward = program.rewards.filter(is_active=True).order_by("cost", "pk").first()
+    if reward is None:
+        return None
+    minor_units = -(-reward.cost * 100 // max(program.points_per_unit, 1))  # ceiling: enough to earn the cost
+    return {"reward": reward, "spend": f"{minor_units // 100}.{minor_units % 100:02d} {program.currency}"}
 
 
 def _program_form_page(request, program: LoyaltyProgram | None):

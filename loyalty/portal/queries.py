@@ -27,15 +27,19 @@ class TierProgress:
     next_name: str | None
     points_to_go: int
     percent: int  # 0..100 of the way from the current tier's threshold to the next one
+    perks: str = ""  # of the current tier
+    next_perks: str = ""
 
 
 def tier_progress(program: LoyaltyProgram, summary: dict) -> TierProgress:
     """The progress bar: how far the customer is between the thresholds of their tier and the next."""
     tiers = list(Tier.objects.filter(program=program).order_by("threshold"))
     current = _name(summary.get("tier"))
+    perks = {tier.name: tier.perks for tier in tiers}
     next_tier = summary.get("next_tier") or None
     if not next_tier:
-        return TierProgress(current=current, next_name=None, points_to_go=0, percent=100 if current else 0)
+        return TierProgress(current=current, next_name=None, points_to_go=0, percent=100 if current else 0,
+                            perks=perks.get(current, ""))
     next_name = _name(next_tier)
     to_go = max(int(next_tier.get("points_to_go") or 0), 0)
     thresholds = {tier.name: tier.threshold for tier in tiers}
@@ -43,7 +47,8 @@ def tier_progress(program: LoyaltyProgram, summary: dict) -> TierProgress:
     ceiling = thresholds.get(next_name, floor + to_go)
     span = max(ceiling - floor, 1)
     done = min(max(span - to_go, 0), span)
-    return TierProgress(current=current, next_name=next_name, points_to_go=to_go, percent=done * 100 // span)
+    return TierProgress(current=current, next_name=next_name, points_to_go=to_go, percent=done * 100 // span,
+                        perks=perks.get(current, "") if current else "", next_perks=perks.get(next_name, ""))
 
 
 def _name(value) -> str | None:

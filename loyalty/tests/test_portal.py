@@ -218,3 +218,33 @@ def test_an_erased_customer_is_signed_out(client, program):
     # then
     assert response.status_code == 302
     assert PORTAL_SESSION_KEY not in client.session
+
+
+def test_home_shows_perks_points_expiring_soon_and_explains_a_negative_balance(client):
+    # given a program whose points expire, with perks on its tiers, and a member at Bronze
+    from loyalty.services.earning import reverse_order_points
+    from loyalty.services.rewards import redeem_reward
+    from loyalty.tests.factories import refund
+
+    program = LoyaltyProgramFactory(is_default=True, points_expire_after_days=30)
+    TierFactory(program=program, name="Bronze", threshold=100, perks="Free returns")
+    TierFactory(program=program, name="Gold", threshold=500, perks="Early access to sales")
+    customer = CustomerFactory()
+    _earn(customer, 15000, "o-1")
+    _signed_in(client, customer)
+    # when
+    page = client.get("/portal/").content.decode()
+    # then the perks of her tier and of the next, and when her points go
+    assert "Your perks: Free returns. Gold adds: Early access to sales." in page
+    assert "<strong>150 points</strong> expire on" in page
+    assert 'data-testid="negative-balance"' not in page
+    # given she spends them, then the order is refunded
+    order = paid_order(customer, 100, source_id="o-2")
+    earn_for_order(order_id=order.pk)
+    redeem_reward(account_or_customer=customer, reward=RewardFactory(program=program, cost=151),
+                  actor=Actor.system("test"))
+    reverse_order_points(order_id=refund(type(order).objects.get(source_id="o-1")).pk)
+    # when / then the page says why the balance is below zero and what happens next
+    page = client.get("/portal/").content.decode()
+    assert 'data-testid="balance">-150<' in page
+    assert "the next points you earn pay it off first" in page

@@ -180,3 +180,14 @@ def test_summary_api_runs_the_same_queries_for_a_new_member_and_a_long_ledger(ap
         return len(captured)
 
     assert count(new) == count(old) <= 9
+
+
+def test_dashboard_says_what_the_first_reward_takes(client, marketer):
+    program = LoyaltyProgramFactory(points_per_unit=3, currency="EUR", signup_bonus=50)
+    RewardFactory(program=program, name="Free coffee", cost=200)
+    RewardFactory(program=program, name="Weekend away", cost=9000)
+    client.force_login(marketer)
+    page = client.get(reverse("loyalty:home")).content.decode()
+    # 200 points at 3 per 1.00: 66.67 EUR (rounded up, so the spend really earns the cost)
+    assert "<strong>Free coffee</strong> at 200 points, about 66.67 EUR of orders" in page
+    assert "less the 50-point sign-up bonus" in page
