@@ -63,7 +63,7 @@ TIER_TYPES = [(RewardType.POINTS, "Points"), ("campaign", "Code or gift card (ca
 
 class TierForm(forms.Form):
     referrals = forms.IntegerField(min_value=1, label="From referral no.")
-    kind = forms.ChoiceField(choices=TIER_TYPES, label="Reward")
+    kind = forms.ChoiceField(choices=TIER_TYPES, label="Reward", initial=RewardType.POINTS)
     amount = forms.IntegerField(min_value=1, required=False, label="Points or cents")
     campaign = forms.ModelChoiceField(Campaign.objects.order_by("name"), required=False, to_field_name="slug")
 

@@ -74,7 +74,7 @@ def fraud_signals(*, code: ReferralCode, referrer: Customer, friend: Customer, i
         signals.append((FraudSignalKind.SAME_DEVICE, "Another friend of this code signed up on this device."))
     if ip_address and others.filter(ip_address=ip_address).exists():
         signals.append((FraudSignalKind.SAME_IP, f"Another friend of this code signed up from {ip_address}."))
-    recent = others.filter(registered_at__gt=now - BURST_WINDOW).count()
+    recent = others.filter(registered_at__gt=now - BURST_WINDOW, registered_at__lte=now).count()
     if recent + 1 >= BURST_COUNT:
         signals.append((FraudSignalKind.BURST, f"{recent + 1} sign-ups on this code within an hour."))
     return signals
