@@ -14,6 +14,16 @@ def send_delivery_task(delivery_id: int) -> None:
     send_delivery(delivery_id=delivery_id)
 
 
+@shared_task(name="messaging.send_deliveries", acks_late=True)
+def send_deliveries_task(delivery_ids: list[int]) -> None:
+    """A batch of deliveries, one after the other (one broker message for many: a campaign run queues
+    thousands). Each is claimed on its own, so a redelivered batch skips those already sent."""
+    from retention.messaging.services.deliveries import send_delivery
+
+    for delivery_id in delivery_ids:
+        send_delivery(delivery_id=delivery_id)
+
+
 @shared_task(name="messaging.sweep_deliveries", acks_late=True)
 def sweep_deliveries_task() -> int:
     from retention.messaging.services.deliveries import sweep_deliveries

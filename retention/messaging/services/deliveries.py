@@ -225,11 +225,17 @@ def _render(customer, channel, kind, compiled, context) -> dict:
                           unsubscribe_url=link, defer_qr_code=True)
 
 
-def _enqueue_sends(delivery_ids: list[int]) -> None:
-    from retention.messaging.tasks import send_delivery_task
+SEND_BATCH = 25  # deliveries per broker message: publishing one costs milliseconds, thousands cost seconds
 
-    for delivery_id in delivery_ids:
-        send_delivery_task.delay(delivery_id)
+
+def _enqueue_sends(delivery_ids: list[int]) -> None:
+    from retention.messaging.tasks import send_deliveries_task, send_delivery_task
+
+    if len(delivery_ids) == 1:
+        send_delivery_task.delay(delivery_ids[0])
+        return
+    for chunk in _chunks(delivery_ids, SEND_BATCH):
+        send_deliveries_task.delay(chunk)
 
 
 def send_delivery(*, delivery_id: int, now: datetime | None = None) -> Delivery | None:
