@@ -33,8 +33,10 @@ def prepare(entries: int, run: str):
     from retention.models import Customer
     from retention.services.api_keys import create_api_key
 
+    # Inactive: the summary answers for it all the same (?program=), and the earning benchmark in the same
+    # database must not earn in it too.
     program = LoyaltyProgram.objects.create(name=f"Bench summary {run}", points_per_unit=1,
-                                            points_expire_after_days=365)
+                                            points_expire_after_days=365, is_active=False)
     tiers = [Tier.objects.create(program=program, name=name, threshold=threshold, multiplier_percent=percent)
              for name, threshold, percent in (("Silver", 0, 100), ("Gold", 5000, 125), ("Platinum", 50000, 150))]
     for cost in (100, 500, 2000, 10000):
