@@ -25,7 +25,7 @@ from django.db.models.functions import Substr
 from django.utils import timezone
 
 from campaigns.ab import in_split, is_holdout
-from campaigns.models import CalendarSend, Campaign
+from campaigns.models import CalendarSend, Campaign, SendStatus
 from retention.messaging.consent import marketing_allowed_ids
 from retention.messaging.models import Channel, Delivery, MessageKind
 from retention.messaging.services.deliveries import CAPPED_STATUSES, frequency_cap
@@ -36,6 +36,7 @@ from retention.time import is_valid_zone, zone_or_utc
 SCHEDULED_TYPES = ("birthday", "anniversary", "win_back")
 DEFAULT_SEND_TIME = time(9, 0)
 CHUNK = 900  # ids per IN (...) list, under SQLite's parameter limit
+SKIP_RETRY_DAYS = 7  # a win-back with a cooldown decides a skipped customer again after this many days
 
 
 class SkipReason:
@@ -216,9 +217,12 @@ def due_customers(campaign: Campaign, trigger: Trigger, now: datetime, *, respec
             customers = customers.exclude(Exists(CalendarSend.objects.filter(
                 campaign=campaign, customer=OuterRef("pk"), occasion=occasion)))
         if trigger.type == "win_back" and trigger.cooldown_days is not None:
-            since = now - timedelta(days=trigger.cooldown_days)
+            # Contacted = issued within the cooldown. A skip (no consent, frequency cap...) is decided again
+            # after a week at most, so a customer who consents later is reached, without a row a day each.
+            contacted = Q(status=SendStatus.ISSUED, created_at__gte=now - timedelta(days=trigger.cooldown_days))
+            recently_skipped = Q(created_at__gt=now - timedelta(days=min(trigger.cooldown_days, SKIP_RETRY_DAYS)))
             customers = customers.exclude(Exists(CalendarSend.objects.filter(
-                campaign=campaign, customer=OuterRef("pk"), created_at__gte=since).exclude(occasion=occasion)))
+                contacted | recently_skipped, campaign=campaign, customer=OuterRef("pk")).exclude(occasion=occasion)))
         found.extend((pk, occasion) for pk in customers.order_by().values_list("pk", flat=True))
     found.sort()
     return [(pk, occasion) for pk, occasion in found if in_split(pk, campaign.split_buckets, campaign.split_bucket)]

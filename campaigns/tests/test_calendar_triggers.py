@@ -188,3 +188,24 @@ def test_win_back_with_a_cooldown_reaches_older_lapses_and_waits_for_the_cooldow
     assert issued == [1, 0, 0, 1]
     assert sorted(CalendarSend.objects.values_list("occasion", flat=True)) == [
         "win_back:2026-11-23", "win_back:2027-02-22"]
+
+
+def test_win_back_with_a_cooldown_tries_a_skipped_customer_again_a_week_later():
+    # given: lapsed, without consent at first
+    campaign = calendar_campaign({"type": "win_back", "days_since_last_order": 180, "cooldown_days": 90,
+                                  "send_time": "10:00"})
+    lapsed = customer(source_id="lapsed", last_order_at=_at("2026-01-01 12:00"), email_marketing_consent=False)
+    outcomes = []
+    # when: skipped on day 1, consent given on day 3, runs on days 3, 7 and 8
+    for moment in ["2026-11-23 10:00", "2026-11-25 10:00", "2026-11-29 10:00", "2026-11-30 10:00"]:
+        if moment == "2026-11-25 10:00":
+            lapsed.email_marketing_consent = True
+            lapsed.save(update_fields=["email_marketing_consent"])
+        with time_machine.travel(_at(moment), tick=False):
+            run = run_calendar_campaign(campaign_id=campaign.pk, now=_at(moment))
+            outcomes.append((run.issued, run.skipped))
+    # then: nothing new within the week, the code on the 7th day after the skip
+    assert outcomes == [(0, 1), (0, 0), (0, 0), (1, 0)]
+    assert sorted(CalendarSend.objects.values_list("occasion", "status")) == [
+        ("win_back:2026-11-23", "skipped"), ("win_back:2026-11-30", "issued")]
+
