@@ -12,7 +12,7 @@ class ProgramForm(forms.Form):
     name = forms.CharField(max_length=200)
     enabled = forms.BooleanField(required=False, initial=True, label="Enabled")
     link_template = forms.CharField(max_length=500, initial="https://shop.example/?ref={code}",
-                                    help_text="Must contain {code}.")
+                                    help_text="Put {code} where the referral code goes.")
     segment = forms.ModelChoiceField(Segment.objects.order_by("name"), required=False, to_field_name="slug",
                                      empty_label="Everyone", label="Who may refer")
     friend_campaign = forms.ModelChoiceField(Campaign.objects.order_by("name"), required=False, to_field_name="slug",
