@@ -12,6 +12,7 @@ the day they are celebrated on is still the customer's local day. Metadata dates
 ("2025-05-10" or a full timestamp): their first ten characters are the date.
 """
 
+import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from contextlib import suppress
@@ -98,6 +99,54 @@ class Trigger:
 
     def fallback_zone(self, campaign: Campaign) -> ZoneInfo:
         return zone_or_utc(self.timezone if is_valid_zone(self.timezone) else campaign.timezone)
+
+
+METADATA_KEY = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,99}$")
+SEND_TIME = re.compile(r"([01]\d|2[0-3]):[0-5]\d")
+
+
+def trigger_problems(data: dict) -> dict[str, str]:
+    """What is wrong with a trigger object of API.md, by field ("trigger.days_before": reason); {} if nothing.
+
+    Checked on save, so a run never meets a trigger it cannot read (a win-back without days would reach
+    everyone who ordered today).
+    """
+    problems: dict[str, str] = {}
+    kind = data.get("type")
+
+    def number(name: str, minimum: int, maximum: int, *, required: bool = False) -> None:
+        value = data.get(name)
+        if value is None:
+            if required:
+                problems[f"trigger.{name}"] = f"Required for a {kind} trigger: a whole number of days."
+            return
+        if isinstance(value, bool) or not isinstance(value, int) or not minimum <= value <= maximum:
+            problems[f"trigger.{name}"] = f"A whole number from {minimum} to {maximum}."
+
+    if kind == "welcome" and data.get("on", "signup") not in ("signup", "first_order"):
+        problems["trigger.on"] = "signup or first_order."
+    if kind == "birthday":
+        number("days_before", 0, 366)
+    if kind == "anniversary":
+        attribute = data.get("attribute", "signed_up_at")
+        key = attribute.removeprefix("metadata.") if isinstance(attribute, str) else ""
+        if attribute != "signed_up_at" and not (attribute.startswith("metadata.") and METADATA_KEY.match(key)
+                                                and "__" not in key):
+            problems["trigger.attribute"] = "signed_up_at or metadata.<key> (letters, digits and single _)."
+        number("offset_days", 0, 3660)
+        if data.get("repeat", "yearly") not in ("yearly", "once"):
+            problems["trigger.repeat"] = "yearly or once."
+    if kind == "win_back":
+        number("days_since_last_order", 1, 3660, required=True)
+        number("cooldown_days", 1, 3660)
+    if kind in SCHEDULED_TYPES:
+        send_time = data.get("send_time", "09:00")
+        if not (isinstance(send_time, str) and SEND_TIME.fullmatch(send_time)):
+            problems["trigger.send_time"] = "A time of day as HH:MM, e.g. 09:00."
+        zone = data.get("timezone", "")
+        if zone and not (isinstance(zone, str) and is_valid_zone(zone)):
+            problems["trigger.timezone"] = "An IANA time zone such as Europe/Berlin, or empty for the campaign's."
+    return problems
 
 
 def _int(value) -> int:

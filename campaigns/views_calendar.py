@@ -91,7 +91,8 @@ def trigger_page(request, slug: str):
                                               actor=Actor.for_user(request.user))
         except DomainError as error:
             for name, problems in (getattr(error, "fields", None) or {}).items():
-                form.add_error(name.split(".")[0] if name.split(".")[0] in form.fields else None, problems)
+                field_name = name.split(".")[-1]  # "trigger.days_before" is the form's days_before
+                form.add_error(field_name if field_name in form.fields else None, problems)
             if not form.errors:
                 form.add_error(None, str(error))
         else:

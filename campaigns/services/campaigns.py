@@ -18,6 +18,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.text import slugify
 
+from campaigns.calendar import trigger_problems
 from campaigns.codes import CodeConfig, check_code_space, normalise_code
 from campaigns.errors import CampaignError
 from campaigns.models import DEFAULT_CHARSET, Campaign, CampaignStatus, CampaignType, Code, CodeSource, DiscountType
@@ -421,6 +422,8 @@ def _read_trigger(reader: _Reader, trigger) -> None:
     if trigger is not None and (not isinstance(trigger, dict) or trigger.get("type") not in TRIGGER_TYPES):
         reader.fail("trigger", f"null or an object whose type is one of {', '.join(sorted(TRIGGER_TYPES))}.")
         return
+    for field_name, problem in (trigger_problems(trigger) if trigger else {}).items():
+        reader.fail(field_name, problem)
     reader.campaign.trigger = trigger
 
 

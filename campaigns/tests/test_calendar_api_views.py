@@ -139,3 +139,42 @@ def test_customer_panel_says_received_skipped_or_not_due(client, marketer):
     assert f"Received on 23 Nov 2026 (<code>{code.code}</code>)" in html
     assert "Skipped on 23 Nov 2026: a campaign rule failed" in html
     assert "Not due yet" in html and "30 Jan 2027" in html  # 90 days after 1 Nov 2026
+
+
+# Trigger errors on save -------------------------------------------------------------------------------------
+
+def test_api_refuses_a_trigger_it_could_not_run_naming_each_field(api):
+    # given
+    body = {"name": "Lapsed", "discount": {"type": "percent", "percent": 10}}
+    # when
+    win_back = api.post("/api/v1/campaigns", {**body, "trigger": {"type": "win_back", "send_time": "25:00"}},
+                        format="json")
+    anniversary = api.post("/api/v1/campaigns", {**body, "trigger": {
+        "type": "anniversary", "attribute": "metadata.a__b", "repeat": "daily", "timezone": "Mars/Olympus"}},
+        format="json")
+    good = api.post("/api/v1/campaigns", {**body, "trigger": {
+        "type": "anniversary", "attribute": "metadata.first_shoes_purchase", "offset_days": 182, "repeat": "once"}},
+        format="json")
+    # then
+    assert win_back.status_code == 400
+    assert win_back.json()["error"]["fields"] == {
+        "trigger.days_since_last_order": ["Required for a win_back trigger: a whole number of days."],
+        "trigger.send_time": ["A time of day as HH:MM, e.g. 09:00."]}
+    assert set(anniversary.json()["error"]["fields"]) == {"trigger.attribute", "trigger.repeat", "trigger.timezone"}
+    assert good.status_code == 201
+
+
+def test_trigger_page_shows_the_services_refusal_on_the_field(client, marketer):
+    # given
+    campaign = calendar_campaign(None, slug="lapsed")
+    client.force_login(marketer)
+    # when: an attribute the form lets through but the service refuses
+    response = client.post(reverse("calendar:trigger", args=["lapsed"]), {
+        "type": "anniversary", "attribute": "metadata.a__b", "offset_days": "0", "repeat": "yearly",
+        "send_time": "09:00"})
+    # then
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "Attribute: signed_up_at or metadata.&lt;key&gt; (letters, digits and single _)." in html
+    campaign.refresh_from_db()
+    assert campaign.trigger is None
