@@ -119,3 +119,33 @@ def test_generation_is_repeatable_and_spreads_birthdays():
     zones = {(c.fields["country"], c.fields["timezone"]) for c in customers}
     assert ("DE", "Europe/Berlin") in zones and ("US", "America/Chicago") in zones
     assert not any(country == "DE" and zone != "Europe/Berlin" for country, zone in zones)
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_large_counts_on_postgresql_are_written_by_processes_and_top_up(var_dir, monkeypatch):
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("the process path is PostgreSQL's")
+    monkeypatch.setattr(seed_demo, "CHUNK_SIZE", 60)  # several chunks over two processes
+    # when seeded in processes, then topped up
+    assert seed_demo.seed_customers(count=250, workers=2, now=NOW) == 250
+    assert seed_demo.seed_customers(count=130, workers=2, now=NOW) == 130
+    call_command("seed_demo", "--customers", "380")  # nothing missing: nothing added
+    # then every customer once, numbered without gaps, with its orders and derived fields consistent
+    assert Customer.objects.count() == 380
+    source_ids = sorted(Customer.objects.values_list("source_id", flat=True))
+    assert source_ids[0] == "demo-00000001" and source_ids[-1] == "demo-00000380"
+    assert len(set(source_ids)) == 380
+    paid = Q(orders__status=OrderStatus.PAID)
+    mismatched = Customer.objects.annotate(
+        paid_count=Count("orders", filter=paid), paid_total=Sum("orders__amount", filter=paid, default=0),
+    ).exclude(orders_count=F("paid_count"), total_spent=F("paid_total"))
+    assert mismatched.count() == 0
+    assert OrderItem.objects.filter(order__customer__isnull=True).count() == 0
+    assert Customer.objects.filter(tags__name="newsletter").exists()
+    # and the parent's connection is usable and not left without foreign-key triggers
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW session_replication_role")
+        assert cursor.fetchone()[0] == "origin"
