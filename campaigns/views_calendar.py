@@ -49,7 +49,9 @@ def _preview_date(request) -> date | None:
 
 
 def _runs(campaign: Campaign) -> list[tuple[CampaignRun, list[tuple[str, int]]]]:
-    runs = CampaignRun.objects.filter(campaign=campaign).exclude(kind=RunKind.SIGNAL)[:20]
+    # Hourly ticks that found nobody due are kept (they show the beat is alive) but would bury the history.
+    runs = CampaignRun.objects.filter(campaign=campaign).exclude(kind=RunKind.SIGNAL).exclude(
+        kind=RunKind.SCHEDULED, issued=0, skipped=0)[:20]
     return [(run, [(SkipReason.LABELS.get(reason, reason), count) for reason, count in run.skip_reasons.items()])
             for run in runs]
 

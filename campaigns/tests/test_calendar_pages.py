@@ -132,3 +132,20 @@ def test_campaign_page_shows_the_trigger_its_next_run_and_a_link(client, markete
     assert "<strong>Next run:</strong> 23 Nov 2026, 11:00 UTC." in html
     assert reverse("calendar:trigger", args=["birthdays"]) in html
     assert "Add a trigger →" in plain
+
+
+def test_run_history_leaves_out_hourly_ticks_that_found_nobody(client, marketer):
+    # given: a tick with a birthday, then two empty ticks
+    campaign = calendar_campaign(BIRTHDAY, slug="birthdays")
+    customer(source_id="ana", birthday=BORN)
+    for hour in (10, 11, 12):
+        moment = NOW.replace(hour=hour)
+        with time_machine.travel(moment, tick=False):
+            run_calendar_campaign(campaign_id=campaign.pk, now=moment)
+    client.force_login(marketer)
+    # when
+    with time_machine.travel(NOW.replace(hour=13), tick=False):
+        html = client.get(reverse("calendar:trigger", args=["birthdays"])).content.decode()
+    # then
+    assert html.split('id="runs"')[1].count('<tr class="run">') == 1
+    assert campaign.runs.count() == 3
