@@ -35,26 +35,26 @@ class ReferralInput(serializers.Serializer):
     device_id = serializers.CharField(max_length=255, required=False, allow_blank=True)
 
 
-class ConversionInput(serializers.Serializer):
+class ReferralConversionInput(serializers.Serializer):
     event = serializers.CharField(max_length=100, required=False)
     min_order_amount = serializers.IntegerField(min_value=0, required=False)
     within_days = serializers.IntegerField(min_value=1, required=False, allow_null=True)
 
 
-class LimitsInput(serializers.Serializer):
+class ReferralLimitsInput(serializers.Serializer):
     max_rewards_per_referrer_per_month = serializers.IntegerField(min_value=1, required=False, allow_null=True)
 
 
-class ProgramInput(serializers.Serializer):
+class ReferralProgramInput(serializers.Serializer):
     name = serializers.CharField(max_length=200)
     link_template = serializers.CharField(max_length=500, required=False)
     friend_campaign = serializers.CharField(max_length=100, required=False, allow_null=True, allow_blank=True)
-    conversion = ConversionInput(required=False)
+    conversion = ReferralConversionInput(required=False)
     reward_hold_days = serializers.IntegerField(min_value=0, required=False)
     return_window_days = serializers.IntegerField(min_value=0, required=False)
     tiers = serializers.ListField(child=serializers.DictField(), required=False)
     loyalty_program = serializers.IntegerField(required=False, allow_null=True)
-    limits = LimitsInput(required=False)
+    limits = ReferralLimitsInput(required=False)
     segment = serializers.CharField(max_length=100, required=False, allow_null=True, allow_blank=True)
     budget = serializers.IntegerField(min_value=0, required=False, allow_null=True)
     currency = serializers.CharField(max_length=3, required=False)
@@ -100,18 +100,19 @@ def _program_or_404(program_id: int):
 
 
 class ProgramListView(APIView):
-    @extend_schema(responses={200: OpenApiTypes.OBJECT, 401: OpenApiTypes.OBJECT}, summary="Referral programs")
+    @extend_schema(responses={200: OpenApiTypes.OBJECT, 401: OpenApiTypes.OBJECT}, summary="Referral programs",
+                   operation_id="referral_programs_list")
     def get(self, request):
         paginator = PageNumberPagination()
         page = paginator.paginate_queryset(queries.programs_with_tiers().order_by("pk"), request, view=self)
         return paginator.get_paginated_response([program_data(program) for program in page])
 
-    @extend_schema(request=ProgramInput, parameters=[IDEMPOTENCY_PARAMETER],
+    @extend_schema(request=ReferralProgramInput, parameters=[IDEMPOTENCY_PARAMETER],
                    responses={201: OpenApiTypes.OBJECT, 409: OpenApiTypes.OBJECT, **ERRORS},
                    summary="Create a referral program")
     @idempotent
     def post(self, request):
-        serializer = ProgramInput(data=request.data)
+        serializer = ReferralProgramInput(data=request.data)
         serializer.is_valid(raise_exception=True)
         program = create_program(data=serializer.validated_data, actor=Actor.for_api_key(request.auth))
         return Response(program_data(_program_or_404(program.pk)), status=status.HTTP_201_CREATED)
@@ -122,11 +123,11 @@ class ProgramDetailView(APIView):
     def get(self, request, program_id: int):
         return Response(program_data(_program_or_404(program_id)))
 
-    @extend_schema(request=ProgramInput(partial=True), responses={200: OpenApiTypes.OBJECT, **ERRORS},
+    @extend_schema(request=ReferralProgramInput(partial=True), responses={200: OpenApiTypes.OBJECT, **ERRORS},
                    summary="Change a referral program (tiers given replace the program's)")
     def patch(self, request, program_id: int):
         program = _program_or_404(program_id)
-        serializer = ProgramInput(data=request.data, partial=True)
+        serializer = ReferralProgramInput(data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
         update_program(program=program, data=serializer.validated_data, actor=Actor.for_api_key(request.auth))
         return Response(program_data(_program_or_404(program_id)))
