@@ -50,3 +50,32 @@ def test_concurrent_runs_issue_each_occasion_once():
     assert CampaignRun.objects.count() == 4
     campaign.refresh_from_db()
     assert campaign.codes_issued == 40
+
+
+def test_concurrent_welcome_signals_issue_one_code():
+    # given: a replayed sign-up signal handled by three workers at once
+    from campaigns.services.calendar import fire_welcome
+
+    campaign = calendar_campaign({"type": "welcome", "on": "signup"})
+    newcomer = customer(source_id="new")
+    barrier, errors = threading.Barrier(3), []
+
+    def worker() -> None:
+        try:
+            barrier.wait()
+            fire_welcome(customer_id=newcomer.pk, on="signup", now=NOW)
+        except Exception as error:  # surfaced below
+            errors.append(error)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=worker) for _ in range(3)]
+    # when
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    # then
+    assert errors == []
+    assert list(CalendarSend.objects.values_list("occasion", "status")) == [("welcome", "issued")]
+    assert (Code.objects.filter(campaign=campaign).count(), Delivery.objects.count()) == (1, 1)
