@@ -141,3 +141,22 @@ def test_a_burst_of_sign_ups_on_one_code_is_a_signal(anna_code):
                                    now=now + timedelta(minutes=minute)) for minute in range(6)]
     flagged = [bool(FraudSignal.objects.filter(referral=r, kind="burst").exists()) for r in referrals]
     assert flagged == [False, False, False, False, True, True]
+
+
+def test_code_job_run_twice_creates_each_code_once_and_resumes(program, anna):
+    from referrals.models import CodeJob
+    from referrals.services.codes import run_code_job
+
+    # given a segment of five, one of whom already has a code
+    members = [anna] + [CustomerFactory(first_name="Élodie") for _ in range(4)]
+    ReferralCodeFactory(program=program, customer=anna, code="ANNA-OLD1")
+    job = CodeJob.objects.create(program=program, segment=StaticSegmentFactory(members=members), total=5)
+    # when it runs in batches of two, twice
+    first = run_code_job(job_id=job.pk, batch_size=2)
+    second = run_code_job(job_id=job.pk, batch_size=2)
+    # then
+    assert (first.status, first.created, second.created) == ("done", 4, 4)
+    assert ReferralCode.objects.filter(program=program).count() == 5
+    assert ReferralCode.objects.get(customer=anna).code == "ANNA-OLD1"
+    assert all(code.startswith("ELODIE-") for code in ReferralCode.objects.exclude(customer=anna)
+               .values_list("code", flat=True))

@@ -6,6 +6,7 @@ from django.urls import reverse
 from referrals.models import FraudSignal, Referral, ReferralProgram
 from referrals.services.conversions import convert_for_order
 from referrals.services.referrals import register_referral
+from referrals.tests.factories import ReferralCodeFactory
 from retention.actors import Actor
 from retention.tests.factories import CustomerFactory, OrderFactory, StaticSegmentFactory
 
@@ -140,3 +141,35 @@ def test_code_job_creates_codes_for_the_segment(client, marketer, program, djang
     job = program.code_jobs.get()
     assert (job.status, job.created, job.total) == ("done", 3, 3)
     assert sorted(program.codes.values_list("code", flat=True))[0].startswith("ZOE-")
+
+
+def _grow(program, referrals: int) -> None:
+    """More referrers, friends, conversions and flagged referrals: the pages must not run more queries."""
+    for index in range(referrals):
+        code = ReferralCodeFactory(program=program, customer=CustomerFactory(first_name="Grow"))
+        friend = CustomerFactory()
+        referral = register_referral(code=code.code, friend=friend, actor=ACTOR)
+        FraudSignal.objects.create(referral=referral, kind="same_ip", detail="x", created_at=referral.registered_at)
+        if index % 2:
+            convert_for_order(order_id=OrderFactory(customer=friend, amount=5000).pk)
+
+
+def test_pages_run_the_same_number_of_queries_whatever_the_data_size(client, marketer, busy, anna):
+    client.force_login(marketer)
+    urls = [reverse("referrals:home"), reverse("referrals:referrals", args=[busy.pk]) + "?status=",
+            reverse("referrals:leaderboard", args=[busy.pk]), reverse("customers:detail", args=[anna.pk])]
+
+    def counts() -> list[int]:
+        from django.db import connection
+        from django.test.utils import CaptureQueriesContext
+
+        result = []
+        for url in urls:
+            with CaptureQueriesContext(connection) as queries:
+                assert client.get(url).status_code == 200
+            result.append(len(queries))
+        return result
+
+    small = counts()
+    _grow(busy, 8)
+    assert counts() == small
