@@ -11,7 +11,16 @@ from django.db.models import Q
 from django.utils import timezone
 
 from referrals.errors import ReferralError, ReferralReason
-from referrals.models import CONVERTED_STATUSES, PayoutStatus, Referral, ReferralReward, ReferralStatus, RewardType
+from referrals.models import (
+    CONVERTED_STATUSES,
+    FraudSignal,
+    PayoutStatus,
+    Referral,
+    ReferralReward,
+    ReferralStatus,
+    RewardType,
+)
+from referrals.services.fraud import identity_signals
 from referrals.services.rewards import cancel_rewards, reward_referrer
 from retention.actors import Actor
 from retention.audit import record_audit
@@ -69,7 +78,6 @@ def convert_for_event(*, event_id: int, now: datetime | None = None) -> list[Ref
 def _convert(referral: Referral, *, now: datetime, amount: int, order: Order | None = None,
              event: Event | None = None) -> bool:
     program = referral.program
-    hold = program.reward_hold_days > 0 or referral.needs_review
     due = now + timedelta(days=program.reward_hold_days)
     claimed = Referral.objects.filter(pk=referral.pk, status=ReferralStatus.PENDING).update(
         status=ReferralStatus.HELD, converted_at=now, conversion_order=order, conversion_event=event,
@@ -77,6 +85,14 @@ def _convert(referral: Referral, *, now: datetime, amount: int, order: Order | N
     if claimed != 1:
         return False  # another message converted it first
     referral = Referral.objects.select_related("program", "code", "referrer", "friend").get(pk=referral.pk)
+    late_signals = identity_signals(referral.referrer, referral.friend)
+    if late_signals:
+        FraudSignal.objects.bulk_create(
+            [FraudSignal(referral=referral, kind=kind, detail=detail, created_at=now) for kind, detail in late_signals],
+            ignore_conflicts=True)
+        Referral.objects.filter(pk=referral.pk).update(needs_review=True)
+        referral.needs_review = True
+    hold = program.reward_hold_days > 0 or referral.needs_review
     if not hold:
         _reward(referral, actor=SYSTEM, now=now)
     record_audit(actor=SYSTEM, action="referral.converted", target=referral,

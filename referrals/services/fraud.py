@@ -62,13 +62,24 @@ def is_self_referral(referrer: Customer, friend: Customer) -> str:
     return ""
 
 
-def fraud_signals(*, code: ReferralCode, referrer: Customer, friend: Customer, ip_address: str | None,
-                  device_id: str, now: datetime) -> list[tuple[str, str]]:
-    """[(FraudSignalKind, detail)] for a referral about to be registered on `code`."""
+def identity_signals(referrer: Customer, friend: Customer) -> list[tuple[str, str]]:
+    """Signals from the two customers' own data; run again at conversion, as the shop may have changed an
+    email or phone since the referral was registered."""
     signals = []
+    if referrer.email and canonical_email(referrer.email) == canonical_email(friend.email):
+        signals.append((FraudSignalKind.SAME_EMAIL, "Same email after folding case, dots and +tags."))
+    if canonical_phone(referrer.phone) and canonical_phone(referrer.phone) == canonical_phone(friend.phone):
+        signals.append((FraudSignalKind.SAME_PHONE, "Same phone number."))
     domain = email_domain(friend.email)
     if domain and domain not in PUBLIC_DOMAINS and domain == email_domain(referrer.email):
         signals.append((FraudSignalKind.SAME_DOMAIN, f"Both use @{domain}."))
+    return signals
+
+
+def fraud_signals(*, code: ReferralCode, referrer: Customer, friend: Customer, ip_address: str | None,
+                  device_id: str, now: datetime) -> list[tuple[str, str]]:
+    """[(FraudSignalKind, detail)] for a referral about to be registered on `code`."""
+    signals = identity_signals(referrer, friend)
     others = Referral.objects.filter(code=code)
     if device_id and others.filter(device_id=device_id).exists():
         signals.append((FraudSignalKind.SAME_DEVICE, "Another friend of this code signed up on this device."))

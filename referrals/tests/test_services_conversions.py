@@ -214,3 +214,16 @@ def test_cash_payout_moves_pending_approved_paid(anna_code, program, marketer):
     set_payout_status(reward=reward, status="paid", actor=Actor.for_user(marketer))
     reward.refresh_from_db()
     assert reward.payout_status == "paid"
+
+
+def test_an_email_changed_to_the_referrers_after_registration_holds_the_reward(anna_code, anna):
+    # given a friend who later takes the referrer's address with a +tag
+    referral, friend = referred()
+    friend.email = "annasmith+2@gmail.com"
+    friend.save()
+    # when the friend orders
+    convert_for_order(order_id=OrderFactory(customer=friend, amount=5000).pk)
+    # then the reward waits for review, with the reason recorded
+    referral.refresh_from_db()
+    assert (referral.status, referral.needs_review, points_of(anna)) == ("held", True, 0)
+    assert list(referral.fraud_signals.values_list("kind", flat=True)) == ["same_email"]
