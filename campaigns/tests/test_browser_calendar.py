@@ -101,6 +101,9 @@ def test_preview_dry_run_pause_and_resume_on_the_trigger_page(marketer, signed_i
     customer(source_id="ana", first_name="Ana", last_name="Berg", country="DE", birthday=born)
     customer(source_id="ben", country="DE", birthday=born, email_marketing_consent=False)
     customer(source_id="cem", country="FR", birthday=born)
+    today = timezone.localdate()
+    customer(source_id="dan", email="dan@example.com", country="DE",
+             birthday=date(1990, today.month, today.day) if (today.month, today.day) != (2, 29) else date(1992, 2, 29))
     page = signed_in_page(marketer)
     page.goto(f"{live_server.url}/campaigns/birthdays/trigger/")
     expect(page.locator("#next-run")).to_contain_text("UTC")
@@ -118,7 +121,15 @@ def test_preview_dry_run_pause_and_resume_on_the_trigger_page(marketer, signed_i
     expect(page.locator("#runs tr.run")).to_have_count(1)
     expect(page.locator("#runs tr.run").first).to_contain_text("Dry run")
     assert page.evaluate("window.notReloaded") == "still here"
+    expect(page.locator("#runs tr.run").first).to_contain_text("1 would")
     assert list(CampaignRun.objects.values_list("kind", flat=True)) == [RunKind.DRY_RUN]
+    # when run now: today's birthday gets the code, the run and the delivery are listed
+    page.get_by_role("button", name="Run now").click()
+    expect(page.locator(".message.success")).to_have_text("Run: 1 issued, 0 skipped.")
+    expect(page.locator("#runs tr.run")).to_have_count(2)
+    expect(page.locator("#runs tr.run").first).to_contain_text("Run now")
+    expect(page.locator("#deliveries tbody tr")).to_have_count(1)
+    expect(page.locator("#deliveries tbody tr")).to_contain_text("dan@example.com")
     page.screenshot(path=os.path.join(SCREENSHOTS, "trigger_page.png"), full_page=True)
     # when paused from the trigger page: no next run, the schedule is disabled
     page.get_by_role("button", name="❚❚ Pause").click()
@@ -131,3 +142,13 @@ def test_preview_dry_run_pause_and_resume_on_the_trigger_page(marketer, signed_i
     expect(page.locator("#next-run")).to_contain_text("UTC")
     assert PeriodicTask.objects.get(name=schedule_name(campaign.pk)).enabled is True
     assert Campaign.objects.get(pk=campaign.pk).is_paused is False
+    # and the campaign page shows the trigger with its next run
+    page.get_by_role("link", name="Campaign page").click()
+    expect(page.locator("#trigger-summary")).to_contain_text("On each birthday, at 09:00. Next run:")
+    page.locator("#trigger-summary").screenshot(path=os.path.join(SCREENSHOTS, "trigger_card.png"))
+    # and the message template opens from the trigger page and comes back to it
+    page.get_by_role("link", name="Trigger, preview and runs →").click()
+    page.locator("#message-templates").get_by_role("link", name="SMS").click()
+    expect(page).to_have_url(f"{live_server.url}/messaging/templates/campaign/{campaign.pk}/sms/?next=/campaigns/"
+                             "birthdays/trigger/")
+
