@@ -7,7 +7,9 @@ from loyalty.portal import panels
 
 
 @pytest.fixture
-def section(tmp_path, settings):
+def section(monkeypatch):
+    # Only this test's section: the referral app's own section reads the database.
+    monkeypatch.setattr(panels, "_sections", {})
     registered = panels.register_portal_section(
         key="test-section", template_name="portal/_test_section.html",
         context=lambda customer, request: {"greeting": "Invite a friend"} if customer else None)
