@@ -6,11 +6,19 @@ from campaigns.models import Campaign
 from retention.models import Customer, OrderStatus
 from retention.signals import customer_created, order_recorded
 
+# Welcome runs as a task: the signal comes after the customer's commit, and issuing and rendering must neither
+# slow down nor fail the sign-up or the order that caused it.
+
+def _has_welcome_campaign() -> bool:
+    return Campaign.objects.filter(trigger__type="welcome").exists()
+
 
 def welcome_on_signup(sender, customer, **kwargs) -> None:
-    from campaigns.services.calendar import fire_welcome
+    if not _has_welcome_campaign():
+        return
+    from campaigns.tasks import fire_welcome_task
 
-    fire_welcome(customer_id=customer.pk, on="signup")
+    fire_welcome_task.delay(customer.pk, "signup")
 
 
 def welcome_on_first_order(sender, order, previous_status=None, **kwargs) -> None:
@@ -18,9 +26,11 @@ def welcome_on_first_order(sender, order, previous_status=None, **kwargs) -> Non
     # of the signal changes nothing.
     if order.status != OrderStatus.PAID or not Customer.objects.filter(pk=order.customer_id, orders_count=1).exists():
         return
-    from campaigns.services.calendar import fire_welcome
+    if not _has_welcome_campaign():
+        return
+    from campaigns.tasks import fire_welcome_task
 
-    fire_welcome(customer_id=order.customer_id, on="first_order")
+    fire_welcome_task.delay(order.customer_id, "first_order")
 
 
 def drop_calendar_schedule(sender, instance, **kwargs) -> None:

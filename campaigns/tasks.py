@@ -30,6 +30,14 @@ def run_calendar_campaign_task(campaign_id: int) -> None:
     run_calendar_campaign(campaign_id=campaign_id)
 
 
+@shared_task(name="campaigns.fire_welcome", acks_late=True)
+def fire_welcome_task(customer_id: int, on: str) -> None:
+    """The welcome trigger for one new customer; safe to run twice ("welcome" is unique per customer)."""
+    from campaigns.services.calendar import fire_welcome
+
+    fire_welcome(customer_id=customer_id, on=on)
+
+
 @shared_task(name="campaigns.leak_guard", acks_late=True)
 def leak_guard_task() -> int:
     """Pause the public campaigns whose leak guard fires and that opted in; safe to run twice (pausing is

@@ -181,6 +181,34 @@ def test_welcome_on_first_order_issues_once(django_capture_on_commit_callbacks):
     assert Code.objects.filter(campaign=campaign, customer=ana).count() == 1
 
 
+def test_welcome_task_run_twice_issues_once():
+    # given
+    from campaigns.tasks import fire_welcome_task
+
+    campaign = calendar_campaign({"type": "welcome", "on": "signup"})
+    newcomer = customer(source_id="new")
+    # when
+    fire_welcome_task.delay(newcomer.pk, "signup")
+    fire_welcome_task.delay(newcomer.pk, "signup")
+    # then
+    assert _sends(campaign) == {"new": ("issued", "")}
+    assert Code.objects.filter(campaign=campaign).count() == 1
+
+
+def test_sign_up_enqueues_nothing_without_a_welcome_campaign(monkeypatch, django_capture_on_commit_callbacks):
+    # given: only a birthday campaign
+    from campaigns.tasks import fire_welcome_task
+
+    calendar_campaign(BIRTHDAY)
+    enqueued = []
+    monkeypatch.setattr(fire_welcome_task, "delay", lambda *args: enqueued.append(args))
+    # when
+    with django_capture_on_commit_callbacks(execute=True):
+        upsert_customer(source_id="new", data={"email": "new@example.com"}, actor=Actor.system("test"))
+    # then
+    assert enqueued == []
+
+
 # The beat schedule ----------------------------------------------------------------------------------------
 
 def test_schedule_follows_the_campaign_through_create_update_pause_resume_and_removal():
