@@ -1,13 +1,16 @@
 """Reads of the portal pages: the customer's program, their overview, codes and history."""
 
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from django.db.models import QuerySet
 from django.http import Http404
+from django.utils import timezone
 
 from loyalty.models import LedgerEntry, LoyaltyAccount, LoyaltyProgram, Reward, RewardRedemption, Tier
 from retention.models import Customer
 
+SOON_DAYS = 30  # the least "expiring soon" looks ahead
 
 def portal_program() -> LoyaltyProgram | None:
     """The program the portal shows: the API's default program (loyalty.queries), when it is active."""
@@ -101,10 +104,17 @@ def overview(customer: Customer, program: LoyaltyProgram) -> Overview:
         ))
     return Overview(
         program=program, points=points, pending_points=int(summary.get("pending_points") or 0),
-        progress=tier_progress(program, summary), expiring=summary.get("expiring") or [],
+        progress=tier_progress(program, summary), expiring=_soon(program, summary.get("expiring") or []),
         redeemable=[offer for offer in offers if offer.affordable],
         later=[offer for offer in offers if not offer.affordable],
     )
+
+
+def _soon(program: LoyaltyProgram, expiring: list[dict]) -> list[dict]:
+    """"Expiring soon" on the home page: within the reminder window, and never less than 30 days ahead
+    (points a year away are not news)."""
+    horizon = timezone.now() + timedelta(days=max(program.expiry_reminder_days, SOON_DAYS))
+    return [row for row in expiring if row["expires_at"] <= horizon]
 
 
 def reward_for_customer(program: LoyaltyProgram, reward_id: int) -> Reward:

@@ -22,7 +22,7 @@ SCREENSHOTS = os.environ.get("LOYALTY_SCREENSHOTS", "/tmp")
 @pytest.fixture
 def shop(settings, live_server):
     settings.SITE_URL = live_server.url  # the mailed link points at the test server
-    program = LoyaltyProgramFactory(name="Sunny Club", is_default=True,
+    program = LoyaltyProgramFactory(name="Sunny Club", is_default=True, points_expire_after_days=25,
                                     portal_promotion="Double points on all shoes until Sunday!")
     TierFactory(program=program, name="Bronze", threshold=100, perks="Free returns")
     TierFactory(program=program, name="Gold", threshold=1000, perks="Early access")
@@ -55,6 +55,8 @@ def test_sign_in_by_mailed_link_see_balance_redeem_and_see_the_code(page, live_s
     expect(page.get_by_test_id("balance")).to_have_text("480")
     expect(page.get_by_text("520 points to Gold")).to_be_visible()
     expect(page.get_by_text("120 points to go")).to_be_visible()
+    expect(page.get_by_text("Your perks: Free returns. Gold adds: Early access.")).to_be_visible()
+    expect(page.get_by_text("480 points expire on")).to_be_visible()
     page.screenshot(path=f"{SCREENSHOTS}/portal_home.png", full_page=True)
     # when she redeems the reachable reward and confirms
     page.get_by_role("link", name="Redeem").click()

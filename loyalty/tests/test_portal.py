@@ -237,6 +237,11 @@ def test_home_shows_perks_points_expiring_soon_and_explains_a_negative_balance(c
     # then the perks of her tier and of the next, and when her points go
     assert "Your perks: Free returns. Gold adds: Early access to sales." in page
     assert "<strong>150 points</strong> expire on" in page
+    # and points further away than the reminder window (or 30 days) are not "soon"
+    type(program).objects.filter(pk=program.pk).update(points_expire_after_days=31)
+    _earn(customer, 7000, "o-later")
+    page = client.get("/portal/").content.decode()
+    assert "<strong>150 points</strong> expire on" in page and "<strong>70 points</strong>" not in page
     assert 'data-testid="negative-balance"' not in page
     # given she spends them, then the order is refunded
     order = paid_order(customer, 100, source_id="o-2")
@@ -246,5 +251,5 @@ def test_home_shows_perks_points_expiring_soon_and_explains_a_negative_balance(c
     reverse_order_points(order_id=refund(type(order).objects.get(source_id="o-1")).pk)
     # when / then the page says why the balance is below zero and what happens next
     page = client.get("/portal/").content.decode()
-    assert 'data-testid="balance">-150<' in page
+    assert 'data-testid="balance">-80<' in page  # 150 + 70 + 1 - 151, then the 150 taken back
     assert "the next points you earn pay it off first" in page
