@@ -223,17 +223,18 @@ class ReferralReward(models.Model):
 
 
 class Invitation(models.Model):
-    """An invitation email a referrer sent from the portal."""
+    """An invitation email a referrer sent from the portal. Only the address's hash is kept: enough to
+    refuse a second invitation, and nothing personal about someone who never signed up."""
 
     code = models.ForeignKey(ReferralCode, on_delete=models.CASCADE, related_name="invitations")
-    email = models.CharField(max_length=254)
+    email_hash = models.CharField(max_length=64)
     created_at = models.DateTimeField()
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["code", "email"], name="invitation_once_per_email")]
+        constraints = [models.UniqueConstraint(fields=["code", "email_hash"], name="invitation_once_per_address")]
 
     def __str__(self) -> str:
-        return self.email
+        return f"invitation {self.pk}"
 
 
 class CodeJob(models.Model):

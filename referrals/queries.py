@@ -143,3 +143,22 @@ def month_floor(day: date) -> date:
 
 def code_for(program: ReferralProgram, customer: Customer) -> ReferralCode | None:
     return ReferralCode.objects.filter(program=program, customer=customer).first()
+
+
+def customer_referral_export(customer: Customer) -> dict:
+    """GDPR access: the customer's referral codes, the referrals made and received, and rewards."""
+    referral_fields = ("program__name", "code__code", "referrer__source_id", "friend__source_id", "status",
+                       "registered_at", "converted_at", "ip_address", "device_id")
+
+    def rows(queryset) -> list[dict]:
+        return [{key.replace("__", "_"): value.isoformat() if hasattr(value, "isoformat") else value
+                 for key, value in row.items()} for row in queryset.values(*referral_fields)]
+
+    return {
+        "codes": [{"program": program, "code": code} for program, code in
+                  ReferralCode.objects.filter(customer=customer).values_list("program__name", "code")],
+        "referrals_made": rows(Referral.objects.filter(referrer=customer).order_by("pk")),
+        "referrals_received": rows(Referral.objects.filter(friend=customer).order_by("pk")),
+        "rewards": [{**reward_data(reward), "created_at": reward.created_at.isoformat()} for reward in
+                    ReferralReward.objects.filter(customer=customer).select_related("code").order_by("pk")],
+    }

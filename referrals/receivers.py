@@ -22,3 +22,10 @@ def on_event_recorded(sender, event, **kwargs) -> None:
     from referrals.tasks import convert_for_event_task
 
     transaction.on_commit(partial(convert_for_event_task.delay, event.pk))
+
+
+def on_customer_erased(sender, customer, **kwargs) -> None:
+    from referrals.services.codes import erase_referral_data
+    from retention.actors import Actor
+
+    erase_referral_data(customer_id=customer.pk, actor=Actor.system("gdpr"))

@@ -8,7 +8,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from referrals.errors import ReferralError, ReferralReason
-from referrals.models import CodeJob, ReferralCode, ReferralProgram
+from referrals.models import CodeJob, Referral, ReferralCode, ReferralProgram
 from retention.actors import Actor
 from retention.audit import record_audit
 from retention.models import Customer, JobStatus, Segment
@@ -122,3 +122,26 @@ def _code_batch(*, job_id: int, batch_size: int) -> bool:
             created += ensure_code(job.program, customer, now)[1]
     CodeJob.objects.filter(pk=job.pk).update(last_customer_id=customers[-1].pk, created=job.created + created)
     return True
+
+
+@transaction.atomic(durable=True)
+def erase_referral_data(*, customer_id: int, actor: Actor) -> int:
+    """GDPR erasure: a code spells its owner's first name, so each becomes FRIEND-xxxx (the old links no
+    longer resolve), and the IP address and device of their sign-up are cleared. Referrals and rewards
+    are kept, like ledgers. Returns the number of codes renamed."""
+    cleared = Referral.objects.filter(friend_id=customer_id).update(ip_address=None, device_id="")
+    changed = 0
+    for code in ReferralCode.objects.select_for_update().filter(customer_id=customer_id):
+        for attempt in range(ATTEMPTS):
+            try:
+                with transaction.atomic():
+                    ReferralCode.objects.filter(pk=code.pk).update(
+                        code="FRIEND-" + "".join(secrets.choice(ALPHABET) for _ in range(SUFFIX_LENGTH + 2 + attempt)))
+                break
+            except IntegrityError:
+                continue
+        changed += 1
+    if changed or cleared:
+        record_audit(actor=actor, action="referral.data_erased", object_type="retention.customer",
+                     object_id=str(customer_id), after={"codes_renamed": changed, "referrals_cleared": cleared})
+    return changed

@@ -13,7 +13,7 @@ from django.utils import timezone
 from referrals.models import Invitation, ReferralCode
 from retention.actors import Actor
 from retention.audit import record_audit
-from retention.emails import normalise_email
+from retention.emails import email_hash, normalise_email
 from retention.errors import DomainError, InvalidInput
 from retention.messaging.models import Channel, Delivery, MessageKind, MessageTemplate
 from retention.messaging.rendering import MessageContext
@@ -66,7 +66,7 @@ def invite_by_email(*, code: ReferralCode, email: str, now: datetime | None = No
     template = MessageTemplate.objects.filter(name=TEMPLATE_NAME, channel=Channel.EMAIL).first()
     if template is None:
         raise InvitationRefused("Invitations are not set up yet.", fields={"email": ["No invitation template."]})
-    if Invitation.objects.filter(code=code, email=email).exists():
+    if Invitation.objects.filter(code=code, email_hash=email_hash(email)).exists():
         raise InvitationRefused("You already invited this friend.", fields={"email": ["Already invited."]})
     allowed, retry_after = hit("referral-invite", str(code.pk), INVITES_PER_DAY, DAY)
     if not allowed:
@@ -81,7 +81,7 @@ def _queue(*, code: ReferralCode, friend: Customer, email: str, template: Messag
            now: datetime) -> Delivery:
     try:
         with transaction.atomic():
-            invitation = Invitation.objects.create(code=code, email=email, created_at=now)
+            invitation = Invitation.objects.create(code=code, email_hash=email_hash(email), created_at=now)
     except IntegrityError:
         raise InvitationRefused("You already invited this friend.", fields={"email": ["Already invited."]})
     link = code.program.link_for(code.code)

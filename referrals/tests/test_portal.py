@@ -9,6 +9,7 @@ from referrals.services.conversions import convert_for_order
 from referrals.services.invitations import INVITES_PER_DAY, InvitationRateLimited, invite_by_email
 from referrals.services.referrals import register_referral
 from retention.actors import Actor
+from retention.emails import email_hash
 from retention.messaging.models import Delivery, MessageTemplate
 from retention.models import Customer
 from retention.tests.factories import CustomerFactory, OrderFactory
@@ -82,7 +83,7 @@ def test_invite_from_the_portal(client, anna_code, anna, invitation_template):
     answer = signed_in(client, anna).post(reverse("referrals:portal_invite"), {"email": "pal@example.org"},
                                           follow=True)
     assert "Invitation sent to pal@example.org" in answer.content.decode()
-    assert Invitation.objects.get().email == "pal@example.org"
+    assert Invitation.objects.get().email_hash == email_hash("pal@example.org")
 
 
 def test_invite_needs_a_portal_session(client, anna_code):
@@ -98,3 +99,27 @@ def test_customer_page_panel_shows_code_and_referrer(client, marketer, anna_code
     assert 'data-figure="referral-code">ANNA-7KQ2<' in anna_page
     assert 'data-figure="referral-invited">1<' in anna_page
     assert "Referred by" in ben_page and ">anna<" in ben_page
+
+
+def test_gdpr_export_has_the_referral_section(api, anna_code, anna, ben):
+    register_referral(code="ANNA-7KQ2", friend=ben, actor=Actor.system("t"), ip_address="10.1.2.3")
+    exported = api.get("/api/v1/customers/ben/export").json()
+    assert exported["referrals"]["referrals_received"][0]["code_code"] == "ANNA-7KQ2"
+    assert exported["referrals"]["referrals_received"][0]["ip_address"] == "10.1.2.3"
+    assert api.get("/api/v1/customers/anna/export").json()["referrals"]["codes"] == [
+        {"program": anna_code.program.name, "code": "ANNA-7KQ2"}]
+
+
+def test_erasure_renames_the_code_and_clears_the_sign_up_traces(anna_code, anna, ben,
+                                                               django_capture_on_commit_callbacks):
+    from retention.services.gdpr import erase_customer
+
+    referral = register_referral(code="ANNA-7KQ2", friend=ben, actor=Actor.system("t"), ip_address="10.1.2.3",
+                                 device_id="dev-1")
+    with django_capture_on_commit_callbacks(execute=True):
+        erase_customer(customer=anna, actor=Actor.system("t"))
+        erase_customer(customer=ben, actor=Actor.system("t"))
+    anna_code.refresh_from_db()
+    referral.refresh_from_db()
+    assert anna_code.code.startswith("FRIEND-") and "ANNA" not in anna_code.code
+    assert (referral.ip_address, referral.device_id, referral.status) == (None, "", "pending")
