@@ -149,3 +149,15 @@ def test_run_history_leaves_out_hourly_ticks_that_found_nobody(client, marketer)
     # then
     assert html.split('id="runs"')[1].count('<tr class="run">') == 1
     assert campaign.runs.count() == 3
+
+
+def test_calendar_page_shows_a_date_window_with_its_countries(client, marketer):
+    # given: a holiday campaign for two countries
+    calendar_campaign(None, name="Sinterklaas", slug="sinterklaas", countries=["NL", "BE"],
+                      starts_at=datetime(2026, 12, 1, tzinfo=UTC), ends_at=datetime(2026, 12, 6, tzinfo=UTC))
+    client.force_login(marketer)
+    # when
+    html = client.get(reverse("campaigns:calendar"), {"month": "2026-12"}).content.decode()
+    # then
+    assert '▶ Sinterklaas <span class="cal-countries">NL BE</span>' in html
+    assert 'title="Sinterklaas · Scheduled · NL, BE"' in html or 'title="Sinterklaas · Active · NL, BE"' in html
