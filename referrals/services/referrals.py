@@ -17,7 +17,7 @@ from retention.models import Customer
 
 
 def _find_code(code: str) -> ReferralCode:
-    found = (ReferralCode.objects.select_related("program", "customer")
+    found = (ReferralCode.objects.select_related("program__friend_campaign", "customer")
              .filter(code=(code or "").strip().upper()).first())
     if found is None:
         raise ReferralError(ReferralReason.UNKNOWN_CODE, fields={"referral_code": ["Unknown referral code."]})

@@ -6,6 +6,7 @@ the referral's status moves only by conditional UPDATE, and a reward is unique p
 
 from datetime import datetime
 
+from django.db import transaction
 from django.db.models import F
 
 from campaigns.models import CodeSource, DiscountType
@@ -23,12 +24,14 @@ from referrals.models import (
     RewardType,
 )
 from retention.actors import Actor
+from retention.errors import DomainError
 from retention.models import Customer
 from retention.money import round_half_up
 
 LIMIT_REACHED = "limit_reached"
 BUDGET_EXHAUSTED = "budget_exhausted"
 NO_TIER = "no_tier"
+NO_LOYALTY_PROGRAM = "no_loyalty_program"
 
 
 def month_start(now: datetime) -> datetime:
@@ -98,19 +101,37 @@ def reward_referrer(referral: Referral, *, actor: Actor, now: datetime) -> Refer
     if tier is None:
         return _skip(referral, NO_TIER)
     cost = reward_cost(program, tier)
-    if program.budget is not None:
-        # The conditional UPDATE is the budget's guard: two conversions cannot both take the last euro.
-        taken = ReferralProgram.objects.filter(pk=program.pk, budget_spent__lte=F("budget") - cost).update(
-            budget_spent=F("budget_spent") + cost)
-        if taken != 1:
-            return _skip(referral, BUDGET_EXHAUSTED)
+    try:
+        # One savepoint for budget and reward: a reward that cannot be given hands its budget back.
+        with transaction.atomic():
+            if program.budget is not None:
+                # The conditional UPDATE is the budget's guard: two conversions cannot both take the last euro.
+                taken = ReferralProgram.objects.filter(pk=program.pk, budget_spent__lte=F("budget") - cost).update(
+                    budget_spent=F("budget_spent") + cost)
+                if taken != 1:
+                    raise _Skipped(BUDGET_EXHAUSTED)
+            return _give(referral, program, tier, cost, actor=actor, now=now)
+    except _Skipped as skipped:
+        return _skip(referral, skipped.reason)
+    except DomainError as refusal:  # e.g. the reward campaign was paused: recorded, shown in the review list
+        return _skip(referral, str(refusal.code)[:32])
+
+
+class _Skipped(Exception):
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
+def _give(referral: Referral, program: ReferralProgram, tier: ReferralTier, cost: int, *, actor: Actor,
+          now: datetime) -> ReferralReward:
     kind = reward_type_of(tier)
     reward = ReferralReward(referral=referral, program=program, customer_id=referral.referrer_id,
                             role=RewardRole.REFERRER, type=kind, cost=cost, created_at=now)
     if kind == RewardType.POINTS:
         loyalty_program = loyalty_program_for(program)
         if loyalty_program is None:
-            raise RuntimeError("A points reward needs a loyalty program.")
+            raise _Skipped(NO_LOYALTY_PROGRAM)
         account = _locked_account(loyalty_program, referral.referrer)
         credit(account, kind=EntryKind.EARN, points=tier.points, source_type="referral", source_id=str(referral.pk),
                now=now, description=f"Referral of {referral.friend.first_name or 'a friend'}",

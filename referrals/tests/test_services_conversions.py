@@ -227,3 +227,19 @@ def test_an_email_changed_to_the_referrers_after_registration_holds_the_reward(a
     referral.refresh_from_db()
     assert (referral.status, referral.needs_review, points_of(anna)) == ("held", True, 0)
     assert list(referral.fraud_signals.values_list("kind", flat=True)) == ["same_email"]
+
+
+def test_a_reward_that_cannot_be_given_is_recorded_and_hands_the_budget_back(anna_code, program):
+    # given a code reward from a campaign that was paused, and a budget
+    program.budget = 10000
+    program.save()
+    program.tiers.update(reward_type="code", points=None,
+                         campaign=CampaignFactory(discount_type="amount", percent=None, amount=3000, is_paused=True))
+    referral, friend = referred()
+    # when the friend converts
+    convert_for_order(order_id=OrderFactory(customer=friend, amount=5000).pk)
+    # then the conversion stands, the reason is recorded and the budget is untouched
+    referral.refresh_from_db()
+    program.refresh_from_db()
+    assert (referral.status, referral.skipped_reason, program.budget_spent) == ("rewarded", "campaign_paused", 0)
+    assert ReferralReward.objects.filter(role=RewardRole.REFERRER).count() == 0
