@@ -16,7 +16,7 @@ from loyalty.services.rewards import redeem_reward
 from retention.actors import Actor
 from retention.api.idempotency import IDEMPOTENCY_PARAMETER, idempotent
 from retention.errors import NotFound
-from retention.queries import customer_by_source_id
+from retention.models import Customer
 
 ERRORS = {400: OpenApiTypes.OBJECT, 401: OpenApiTypes.OBJECT, 404: OpenApiTypes.OBJECT}
 PROGRAM_PARAMETER = OpenApiParameter("program", OpenApiTypes.INT, required=False,
@@ -24,7 +24,8 @@ PROGRAM_PARAMETER = OpenApiParameter("program", OpenApiTypes.INT, required=False
 
 
 def get_customer(source_id: str):
-    customer = customer_by_source_id(source_id)
+    # Without retention's tag prefetch: loyalty never reads tags, and the summary is on the shop's hot path.
+    customer = Customer.objects.filter(source_id=source_id).first()
     if customer is None:
         raise NotFound(f"No customer with source_id {source_id!r}.")
     return customer
