@@ -173,3 +173,32 @@ def test_pages_run_the_same_number_of_queries_whatever_the_data_size(client, mar
     small = counts()
     _grow(busy, 8)
     assert counts() == small
+
+
+@pytest.mark.parametrize("role", ["agent", "outsider"])
+def test_other_roles_cannot_change_anything(client, busy, role, request):
+    held = Referral.objects.get(status="held")
+    client.force_login(request.getfixturevalue(role))
+    posts = [reverse("referrals:program_toggle", args=[busy.pk]),
+             reverse("referrals:decide", args=[held.pk, "approve"]),
+             reverse("referrals:code_job_start", args=[busy.pk]), reverse("referrals:program_create")]
+    for url in posts:
+        assert client.post(url, {"note": "x", "segment": "x", "name": "x"}).status_code == 403, url
+    held.refresh_from_db()
+    assert (held.status, ReferralProgram.objects.get().is_enabled) == ("held", True)
+
+
+def test_payouts_are_approved_then_marked_paid_from_the_list(client, marketer, anna_code, program):
+    from referrals.models import ReferralReward
+
+    program.tiers.update(reward_type="cash", points=None, cash_amount=2000)
+    friend = CustomerFactory()
+    register_referral(code="ANNA-7KQ2", friend=friend, actor=ACTOR)
+    convert_for_order(order_id=OrderFactory(customer=friend, amount=5000).pk)
+    reward = ReferralReward.objects.get(type="cash")
+    client.force_login(marketer)
+    assert "Approve payout" in client.get(reverse("referrals:referrals", args=[program.pk])).content.decode()
+    client.post(reverse("referrals:payout", args=[reward.pk, "approved"]))
+    client.post(reverse("referrals:payout", args=[reward.pk, "paid"]))
+    reward.refresh_from_db()
+    assert reward.payout_status == "paid"
