@@ -12,6 +12,7 @@ from campaigns.models import Campaign, CampaignStatus, CampaignType, Code, CodeS
 from campaigns.signals import code_issued
 from retention.actors import Actor
 from retention.audit import record_audit
+from retention.messaging.services.webhooks import emit_webhook
 from retention.models import Customer
 
 ISSUED_ACTION = "code.issued"
@@ -103,5 +104,10 @@ def issue_code(
     record_audit(actor=actor, action=ISSUED_ACTION, target=code,
                  after={"campaign": campaign.slug, "customer": customer.source_id if customer else None,
                         "source": source, "expires_at": code.expires_at.isoformat() if code.expires_at else None})
+    # API.md's code.issued webhook, recorded in this transaction: a rolled-back issue announces nothing.
+    emit_webhook(type="code.issued", now=now, data={
+        "code": code.code, "campaign": campaign.slug, "customer": customer.source_id if customer else None,
+        "source": source, "expires_at": code.expires_at, "is_automatic": is_automatic,
+    })
     transaction.on_commit(lambda: code_issued.send(sender=Code, code=code))
     return code

@@ -64,6 +64,7 @@ from campaigns.signals import code_redeemed, redemption_rolled_back
 from retention.actors import Actor
 from retention.audit import record_audit
 from retention.errors import InvalidInput, NotFound
+from retention.messaging.services.webhooks import emit_webhook
 from retention.models import ApiKey, Customer
 
 
@@ -180,10 +181,24 @@ def _redeem(*, code_text: str, customer_source_id: str | None, order: OrderInput
     record_audit(actor=actor, action="code.redeemed", target=redemption,
                  after={"code": code.code, "campaign": campaign.pk, "order": order.source_id,
                         "discount_amount": amount, "currency": order.currency})
+    # Before the hot rows below are locked: the webhook's rows must not lengthen their lock.
+    emit_webhook(type="code.redeemed", now=now, data=_webhook_data(redemption))
     _take_code_use(code, amount)
     _count_campaign_use(campaign, amount, shard=redemption.pk % COUNTER_SHARDS)
     transaction.on_commit(lambda: code_redeemed.send(sender=Redemption, redemption=redemption))
     return redemption
+
+
+def _webhook_data(redemption: Redemption) -> dict:
+    """The body of code.redeemed / redemption.rolled_back (API.md "Webhooks (out)"): the redemption as the API
+    answers it, with the order's source_id."""
+    return {
+        "id": redemption.pk, "code": redemption.code.code, "campaign": redemption.campaign.slug,
+        "customer": redemption.customer.source_id if redemption.customer_id else None,
+        "order": redemption.order_source_id, "order_amount": redemption.order_amount,
+        "discount_amount": redemption.discount_amount, "currency": redemption.currency,
+        "status": redemption.status, "created_at": redemption.created_at,
+    }
 
 
 def _take_code_use(code: Code, amount: int) -> None:
@@ -291,7 +306,8 @@ def rollback_redemption(*, redemption_id: int, reason: str, actor: Actor, now: d
     # The status flip is the claim: of two racing rollbacks only one sees a row count of 1.
     claimed = Redemption.objects.filter(pk=redemption_id, status=RedemptionStatus.SUCCEEDED).update(
         status=RedemptionStatus.ROLLED_BACK, rolled_back_at=now, rollback_reason=reason[:255])
-    redemption = Redemption.objects.select_related("code__campaign", "campaign").filter(pk=redemption_id).first()
+    redemption = (Redemption.objects.select_related("code__campaign", "campaign", "customer")
+                  .filter(pk=redemption_id).first())
     if redemption is None:
         raise NotFound("No such redemption.")
     if not claimed:
@@ -309,6 +325,8 @@ def rollback_redemption(*, redemption_id: int, reason: str, actor: Actor, now: d
     if _spends_balance(redemption.code):
         code_changes["balance"] = F("balance") + amount
     Code.objects.filter(pk=redemption.code_id).update(**code_changes)
+    # The row was read after the status flip: it says rolled_back.
+    emit_webhook(type="redemption.rolled_back", now=now, data={**_webhook_data(redemption), "reason": reason[:255]})
     _uncount_campaign_use(redemption)
     transaction.on_commit(lambda: redemption_rolled_back.send(sender=Redemption, redemption=redemption))
     return redemption
