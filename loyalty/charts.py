@@ -13,10 +13,11 @@ def _n(value: float) -> str:
 
 
 def nice_ceiling(value: int) -> int:
-    """The smallest of 1, 2, 5 × 10^n at least `value`, so the axis reads in round numbers."""
+    """The smallest of 1, 2, 4, 6, 8 × 10^n at least `value`: its quarters (the grid lines) are round numbers
+    too, and the tallest bar fills at least half the height."""
     magnitude = 1
     while True:
-        for step in (1, 2, 5):
+        for step in (1, 2, 4, 6, 8):
             if step * magnitude >= max(value, 1):
                 return step * magnitude
         magnitude *= 10
