@@ -75,14 +75,18 @@ def held_referrals(program: ReferralProgram):
 
 
 def leaderboard(program: ReferralProgram, *, since: datetime | None = None, limit: int = 50) -> list[dict]:
-    """Top referrers by converted referrals (converted since `since`, when given)."""
-    converted = Q(referrals_made__program=program, referrals_made__status__in=CONVERTED_STATUSES)
+    """Top referrers by converted referrals (converted since `since`, when given), grouped from the
+    referrals themselves (index referral_program_converted), never a scan of all customers."""
+    converted = Referral.objects.filter(program=program, status__in=CONVERTED_STATUSES)
     if since is not None:
-        converted &= Q(referrals_made__converted_at__gte=since)
-    rows = (Customer.objects.annotate(converted=Count("referrals_made", filter=converted))
-            .filter(converted__gt=0).order_by("-converted", "pk")
-            .values("pk", "source_id", "first_name", "last_name", "email", "converted")[:limit])
-    return [{**row, "rank": rank} for rank, row in enumerate(rows, start=1)]
+        converted = converted.filter(converted_at__gte=since)
+    rows = (converted.values("referrer_id").annotate(converted=Count("pk")).order_by("-converted", "referrer_id")
+            .values("referrer_id", "converted", "referrer__source_id", "referrer__first_name",
+                    "referrer__last_name", "referrer__email")[:limit])
+    return [{"rank": rank, "pk": row["referrer_id"], "converted": row["converted"],
+             "source_id": row["referrer__source_id"], "first_name": row["referrer__first_name"],
+             "last_name": row["referrer__last_name"], "email": row["referrer__email"]}
+            for rank, row in enumerate(rows, start=1)]
 
 
 @dataclass
