@@ -309,6 +309,11 @@ class GenerationForm(forms.Form):
     count = forms.IntegerField(label="How many codes", min_value=1, max_value=1_000_000, initial=1000)
 
 
+class IssueCodeForm(forms.Form):
+    customer = forms.CharField(label="Customer", max_length=255,
+                               help_text="The customer's source_id or email address.")
+
+
 class CodeSearchForm(forms.Form):
     q = forms.CharField(required=False, label="Search codes",
                         widget=forms.TextInput(attrs={"type": "search", "placeholder": "Code or customer email"}))

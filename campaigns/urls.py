@@ -19,6 +19,7 @@ campaign_patterns = [
     path("campaigns/<slug:slug>/edit/", views.campaign_edit, name="edit"),
     path("campaigns/<slug:slug>/codes.csv", views.codes_csv, name="codes_csv"),
     path("campaigns/<slug:slug>/generations/", views.generation_start, name="generate"),
+    path("campaigns/<slug:slug>/issue/", views.issue_code_to_customer, name="issue_code"),
     path("campaigns/<slug:slug>/generations/<int:pk>/", views.generation_progress, name="generation"),
     *[path(f"campaigns/<slug:slug>/{action}/", views.campaign_switch, {"action": action}, name=action.replace("-", "_"))
       for action in views.SWITCHES],

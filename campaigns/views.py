@@ -17,12 +17,15 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from campaigns import queries, reports
 from campaigns.charts import bar_chart, meter
 from campaigns.filters import CampaignFilter
-from campaigns.forms import CampaignForm, CodeSearchForm, GenerationForm
-from campaigns.models import Campaign, CampaignStatus, CampaignType, Code, GenerationJob, Redemption
+from campaigns.forms import CampaignForm, CodeSearchForm, GenerationForm, IssueCodeForm
+from campaigns.models import Campaign, CampaignStatus, CampaignType, Code, CodeSource, GenerationJob, Redemption
 from campaigns.services import campaigns as campaign_services
+from campaigns.services.codes import issue_code
 from campaigns.services.generation import start_generation
 from retention.actors import Actor
+from retention.emails import normalise_email
 from retention.errors import DomainError
+from retention.models import Customer
 from retention.roles import MARKETING, role_required
 from retention.views.common import paginate
 
@@ -160,6 +163,7 @@ def campaign_detail(request, slug: str):
         redemptions=Redemption.objects.filter(campaign=campaign).select_related("code", "customer")[:20],
         job=GenerationJob.objects.filter(campaign=campaign).first(),
         generation_form=GenerationForm(),
+        issue_form=IssueCodeForm(),
         forecast=reports.draft_forecast(campaign, now=now) if status == CampaignStatus.DRAFT else None,
         run_out=reports.run_out_forecast(campaign, now=now) if status in (CampaignStatus.ACTIVE,
                                                                          CampaignStatus.PAUSED) else None,
@@ -188,6 +192,42 @@ def generation_start(request, slug: str):
         return redirect("campaigns:detail", slug=campaign.slug)
     return render(request, "campaigns/campaign_detail.html#generation",
                   {"campaign": campaign, "job": job, "generation_form": form, "generation_error": error})
+
+
+def _customer_named(text: str) -> Customer | None:
+    """A customer by source_id, else by (normalised) email when exactly one has it."""
+    text = text.strip()
+    customer = Customer.objects.filter(source_id=text).first()
+    if customer is None and "@" in text:
+        matches = list(Customer.objects.filter(email=normalise_email(text), erased_at__isnull=True)[:2])
+        customer = matches[0] if len(matches) == 1 else None
+    return customer
+
+
+@marketing_only
+@require_POST
+def issue_code_to_customer(request, slug: str):
+    """Issue one code of a unique-code campaign to a customer, from the campaign page (issue_code audits it)."""
+    campaign = _campaign(slug)
+    form = IssueCodeForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Customer: give a source_id or an email address.")
+        return redirect("campaigns:detail", slug=campaign.slug)
+    customer = _customer_named(form.cleaned_data["customer"])
+    if customer is None:
+        messages.error(request, f"Customer: nobody (or more than one customer) is “{form.cleaned_data['customer']}”.")
+    elif campaign.type != CampaignType.UNIQUE:
+        messages.error(request, "A public campaign has one shared code: there is nothing to issue.")
+    else:
+        try:
+            code = issue_code(campaign=campaign, customer=customer, actor=Actor.for_user(request.user),
+                              source=CodeSource.BACKOFFICE)
+        except DomainError as refusal:
+            messages.error(request, f"No code issued: {refusal.message}")
+        else:
+            expiry = f", valid until {code.expires_at:%d %b %Y}" if code.expires_at else ""
+            messages.success(request, f"Issued {code.code} to {customer.source_id}{expiry}.")
+    return redirect("campaigns:detail", slug=campaign.slug)
 
 
 @marketing_only

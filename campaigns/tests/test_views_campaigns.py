@@ -378,3 +378,44 @@ def test_unknown_discount_type_is_refused(client, marketer):
     response = client.post(reverse("campaigns:create"), _form_data(discount_type="bogus"))
     assert "discount_type" in response.context["form"].errors
     assert DiscountType.PERCENT  # the default stays percent
+
+
+# Issuing one code from the campaign page -------------------------------------------------------------
+
+def test_marketer_issues_a_code_to_a_customer_by_source_id_or_email(client, marketer):
+    campaign = CampaignFactory(slug="winback", code_valid_days=30)
+    customer = CustomerFactory(source_id="c-7", email="ana@shop.example")
+    client.force_login(marketer)
+    page = client.get(reverse("campaigns:detail", args=["winback"])).content.decode()
+    assert "Issue a code to a customer" in page
+    # when issued by source_id, then by email (any case)
+    first = client.post(reverse("campaigns:issue_code", args=["winback"]), {"customer": "c-7"}, follow=True)
+    client.post(reverse("campaigns:issue_code", args=["winback"]), {"customer": " Ana@Shop.example "})
+    # then two codes assigned to the customer, audited with the marketer, shown on the page
+    codes = list(Code.objects.filter(campaign=campaign).order_by("pk"))
+    assert [(code.customer_id, code.source) for code in codes] == [(customer.pk, "backoffice")] * 2
+    assert f"Issued {codes[0].code} to c-7" in first.content.decode()
+    entries = AuditEntry.objects.filter(action="code.issued")
+    assert entries.count() == 2 and {entry.actor_user for entry in entries} == {marketer}
+
+
+def test_issuing_names_the_problem(client, marketer):
+    CampaignFactory(slug="paused", is_paused=True)
+    CampaignFactory(slug="public", type=CampaignType.PUBLIC, public_code="PUB1")
+    CustomerFactory(source_id="c-1")
+    client.force_login(marketer)
+    unknown = client.post(reverse("campaigns:issue_code", args=["paused"]), {"customer": "nobody"}, follow=True)
+    paused = client.post(reverse("campaigns:issue_code", args=["paused"]), {"customer": "c-1"}, follow=True)
+    public = client.post(reverse("campaigns:issue_code", args=["public"]), {"customer": "c-1"}, follow=True)
+    assert "Customer: nobody" in unknown.content.decode()
+    assert "No code issued: This campaign is paused" in paused.content.decode()
+    assert "one shared code" in public.content.decode()
+    assert Code.objects.exclude(source="public").count() == 0
+
+
+def test_agent_cannot_issue_from_the_campaign_page(client, agent):
+    CampaignFactory(slug="winback")
+    CustomerFactory(source_id="c-1")
+    client.force_login(agent)
+    assert client.post(reverse("campaigns:issue_code", args=["winback"]), {"customer": "c-1"}).status_code == 403
+    assert Code.objects.count() == 0
