@@ -10,6 +10,7 @@ from django.shortcuts import get_object_or_404
 from referrals.errors import ReferralError, ReferralReason
 from referrals.models import (
     CONVERTED_STATUSES,
+    CodeJob,
     Invitation,
     Referral,
     ReferralCode,
@@ -19,7 +20,7 @@ from referrals.models import (
     RewardRole,
     RewardType,
 )
-from retention.models import Customer
+from retention.models import Customer, JobStatus
 
 
 def default_program() -> ReferralProgram | None:
@@ -166,3 +167,11 @@ def customer_referral_export(customer: Customer) -> dict:
         "rewards": [{**reward_data(reward), "created_at": reward.created_at.isoformat()} for reward in
                     ReferralReward.objects.filter(customer=customer).select_related("code").order_by("pk")],
     }
+
+
+def code_jobs(program: ReferralProgram) -> dict:
+    """The program's latest bulk code jobs with their progress, and whether one still runs (to poll)."""
+    jobs = list(CodeJob.objects.filter(program=program).select_related("segment").order_by("-pk")[:5])
+    for job in jobs:
+        job.percent = 100 if job.status == JobStatus.DONE else min(99, job.created * 100 // max(job.total, 1))
+    return {"jobs": jobs, "jobs_running": any(job.status in (JobStatus.QUEUED, JobStatus.RUNNING) for job in jobs)}

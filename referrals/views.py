@@ -12,7 +12,7 @@ from referrals import queries
 from referrals.charts import spend_chart
 from referrals.filters import LeaderboardFilter, ReferralFilter
 from referrals.forms import DecisionForm, InviteForm, ProgramForm, TierFormSet, tier_initial
-from referrals.models import CodeJob, Referral, ReferralProgram, ReferralReward
+from referrals.models import Referral, ReferralProgram, ReferralReward
 from retention.actors import Actor
 from retention.errors import DomainError
 from retention.models import Segment
@@ -38,9 +38,16 @@ def home(request):
         figures = queries.dashboard(program)
         context.update(figures=figures, chart=spend_chart(figures.spend_by_month),
                        held=Referral.objects.filter(program=program, status="held").count(),
-                       segments=Segment.objects.order_by("name"),
-                       jobs=CodeJob.objects.filter(program=program).select_related("segment").order_by("-pk")[:5])
+                       segments=Segment.objects.order_by("name"), **queries.code_jobs(program))
     return render(request, "referrals/home.html", context)
+
+
+@marketing_only
+@require_GET
+def code_jobs(request, pk: int):
+    """The jobs fragment that the dashboard polls while a job runs."""
+    program = get_object_or_404(ReferralProgram, pk=pk)
+    return render(request, "referrals/home.html#jobs", {"program": program, **queries.code_jobs(program)})
 
 
 def _program_page(request, program: ReferralProgram | None):

@@ -202,3 +202,16 @@ def test_payouts_are_approved_then_marked_paid_from_the_list(client, marketer, a
     client.post(reverse("referrals:payout", args=[reward.pk, "paid"]))
     reward.refresh_from_db()
     assert reward.payout_status == "paid"
+
+
+def test_a_running_code_job_is_polled_until_done(client, marketer, program):
+    from referrals.models import CodeJob
+
+    job = CodeJob.objects.create(program=program, segment=StaticSegmentFactory(slug="vip"), total=10, created=4,
+                                 status="running")
+    client.force_login(marketer)
+    fragment = client.get(reverse("referrals:code_jobs", args=[program.pk]), HTTP_HX_REQUEST="true").content.decode()
+    assert 'hx-trigger="every 2s"' in fragment and 'value="40"' in fragment
+    CodeJob.objects.filter(pk=job.pk).update(status="done", created=10)
+    fragment = client.get(reverse("referrals:code_jobs", args=[program.pk])).content.decode()
+    assert "hx-trigger" not in fragment and 'value="100"' in fragment
