@@ -126,3 +126,19 @@ def test_conversion_through_the_order_api_rewards_the_referrer(api, anna_code, b
 
 def test_api_needs_a_key(client, program):
     assert client.get("/api/v1/referrals/programs").status_code == 401
+
+
+def test_customer_referral_refuses_a_new_code_when_off_or_not_eligible(api, program, anna, ben):
+    from retention.tests.factories import StaticSegmentFactory
+
+    program.segment = StaticSegmentFactory(members=[anna])
+    program.save()
+    assert api.get("/api/v1/customers/ben/referral").json()["error"]["code"] == "not_eligible"
+    ReferralProgram.objects.update(is_enabled=False)
+    answer = api.get("/api/v1/customers/anna/referral")
+    assert (answer.status_code, answer.json()["error"]["code"]) == (422, "program_inactive")
+
+
+def test_no_program_at_all_is_422_no_program(api, anna):
+    answer = api.get("/api/v1/customers/anna/referral")
+    assert (answer.status_code, answer.json()["error"]["code"]) == (422, "no_program")
