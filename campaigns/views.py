@@ -16,6 +16,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from campaigns import queries, reports
 from campaigns.charts import bar_chart, meter
+from campaigns.codes import WEAK_BITS, CodeConfig, code_space_bits
 from campaigns.filters import CampaignFilter
 from campaigns.forms import CampaignForm, CodeSearchForm, GenerationForm, IssueCodeForm
 from campaigns.models import Campaign, CampaignStatus, CampaignType, Code, CodeSource, GenerationJob, Redemption
@@ -140,6 +141,14 @@ def _codes(request, campaign: Campaign):
     return search, paginate(request, codes, per_page=15)
 
 
+def _weak_bits(campaign: Campaign) -> float | None:
+    """The randomness of a unique campaign's codes when under WEAK_BITS (accepted knowingly), else None."""
+    if campaign.type != CampaignType.UNIQUE:
+        return None
+    bits = code_space_bits(CodeConfig.for_campaign(campaign))
+    return bits if bits < WEAK_BITS else None
+
+
 @marketing_only
 @require_GET
 def campaign_detail(request, slug: str):
@@ -168,6 +177,7 @@ def campaign_detail(request, slug: str):
         run_out=reports.run_out_forecast(campaign, now=now) if status in (CampaignStatus.ACTIVE,
                                                                          CampaignStatus.PAUSED) else None,
         alerts=reports.leak_alerts([campaign], now=now) + reports.limit_alerts([campaign]),
+        weak_bits=_weak_bits(campaign),
     )
     return render(request, "campaigns/campaign_detail.html", context)
 

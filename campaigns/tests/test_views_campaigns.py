@@ -419,3 +419,13 @@ def test_agent_cannot_issue_from_the_campaign_page(client, agent):
     client.force_login(agent)
     assert client.post(reverse("campaigns:issue_code", args=["winback"]), {"customer": "c-1"}).status_code == 403
     assert Code.objects.count() == 0
+
+
+def test_weak_codes_are_flagged_on_the_campaign_page(client, marketer):
+    CampaignFactory(slug="sorry", code_pattern="SORRY-####", weak_codes_confirmed=True)
+    CampaignFactory(slug="strong")
+    client.force_login(marketer)
+    weak = client.get(reverse("campaigns:detail", args=["sorry"])).content.decode()
+    strong = client.get(reverse("campaigns:detail", args=["strong"])).content.decode()
+    assert "Weak codes: 13.3 bits of randomness (under 40)" in weak
+    assert "Weak codes" not in strong
