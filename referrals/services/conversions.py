@@ -117,7 +117,8 @@ def _reward(referral: Referral, *, actor: Actor, now: datetime) -> None:
 @transaction.atomic(durable=True)
 def cancel_for_refund(*, order_id: int, now: datetime | None = None) -> list[Referral]:
     """A refund (or cancellation) of the converting order inside the program's return window cancels the
-    conversion and takes back the referrer's reward. After the window nothing changes."""
+    conversion and takes back the referrer's reward; a still-held conversion is cancelled whenever the
+    refund comes. A rewarded conversion refunded after the window stays."""
     now = now or timezone.now()
     order = Order.objects.get(pk=order_id)
     if order.status == OrderStatus.PAID:
@@ -125,7 +126,9 @@ def cancel_for_refund(*, order_id: int, now: datetime | None = None) -> list[Ref
     cancelled = []
     for referral in Referral.objects.filter(conversion_order=order, status__in=CONVERTED_STATUSES).select_related(
             "program", "referrer"):
-        if now > referral.converted_at + timedelta(days=referral.program.return_window_days):
+        # A held referral has given nothing yet: a refund cancels it whenever it comes.
+        window_passed = now > referral.converted_at + timedelta(days=referral.program.return_window_days)
+        if window_passed and referral.status != ReferralStatus.HELD:
             continue
         before = referral.status
         claimed = Referral.objects.filter(pk=referral.pk, status=before).update(

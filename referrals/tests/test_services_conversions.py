@@ -243,3 +243,18 @@ def test_a_reward_that_cannot_be_given_is_recorded_and_hands_the_budget_back(ann
     program.refresh_from_db()
     assert (referral.status, referral.skipped_reason, program.budget_spent) == ("rewarded", "campaign_paused", 0)
     assert ReferralReward.objects.filter(role=RewardRole.REFERRER).count() == 0
+
+
+def test_refund_of_a_still_held_conversion_cancels_it_even_after_the_window(anna_code, program, anna):
+    program.reward_hold_days, program.return_window_days = 30, 7
+    program.save()
+    referral, friend = referred()
+    order = OrderFactory(customer=friend, amount=5000)
+    now = timezone.now()
+    convert_for_order(order_id=order.pk, now=now)
+    order.status = "refunded"
+    order.save()
+    cancel_for_refund(order_id=order.pk, now=now + timedelta(days=20))
+    assert release_held_referrals(now=now + timedelta(days=31)) == 0
+    referral.refresh_from_db()
+    assert (referral.status, points_of(anna)) == ("cancelled", 0)
