@@ -589,4 +589,7 @@ def describe_rules(campaign: Campaign) -> list[str]:
         parts.append(f"budget {format_money(campaign.budget, currency)}")
     if campaign.code_valid_days:
         parts.append(f"codes valid {campaign.code_valid_days} days")
+    if campaign.type == CampaignType.PUBLIC and campaign.leak_guard_auto_pause:
+        factor = campaign.leak_guard_factor or DEFAULT_LEAK_FACTOR
+        parts.append(f"pauses itself on a leak (over {factor}× its pace, or mostly outside its audience)")
     return parts

@@ -295,6 +295,9 @@ def test_rules_in_words():
         "500 redemptions in all, 1 per customer · budget 1,000.00 EUR")
     free = CampaignFactory(discount_type=DiscountType.FREE_SHIPPING, percent=None, countries=["DE", "AT", "CH"])
     assert reports.describe_rules(free) == ["Free shipping", "Germany, Austria and Switzerland"]
+    guarded = _public(public_code="GUARD", leak_guard_factor=5, leak_guard_auto_pause=True)
+    assert reports.describe_rules(guarded)[-1] == (
+        "pauses itself on a leak (over 5× its pace, or mostly outside its audience)")
 
 
 def test_month_grid_places_campaigns_in_lanes():
