@@ -43,6 +43,7 @@ from retention.audit import record_audit
 from retention.messaging.models import Channel, DeliveryStatus, MessageKind
 from retention.messaging.queries import template_for_owner
 from retention.messaging.services.deliveries import Recipient, queue_messages
+from retention.messaging.services.webhooks import emit_webhooks
 from retention.models import Customer
 
 TASK_NAME = "campaigns.run_calendar_campaign"
@@ -248,8 +249,22 @@ def _issue(campaign: Campaign, run: CampaignRun, to_issue: list[tuple[int, int, 
     _record_outcomes(sends)
     if codes:
         Campaign.objects.filter(pk=campaign.pk).update(codes_issued=F("codes_issued") + len(codes))
+        # API.md's code.issued, as issue_code sends it, recorded in this transaction.
+        source_ids = _source_ids(codes)
+        emit_webhooks(type="code.issued", now=now, items=[{
+            "code": code.code, "campaign": campaign.slug, "customer": source_ids.get(code.customer_id),
+            "source": CodeSource.CALENDAR, "expires_at": code.expires_at, "is_automatic": False,
+        } for code in codes])
         transaction.on_commit(lambda: [code_issued.send(sender=Code, code=code) for code in codes])
     outcome.issued = len(codes)
+
+
+def _source_ids(codes: list[Code]) -> dict[int, str]:
+    found: dict[int, str] = {}
+    ids = [code.customer_id for code in codes]
+    for start in range(0, len(ids), BATCH):
+        found.update(Customer.objects.filter(pk__in=ids[start:start + BATCH]).values_list("pk", "source_id"))
+    return found
 
 
 def _record_outcomes(sends: list[CalendarSend]) -> None:

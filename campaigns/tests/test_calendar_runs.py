@@ -280,3 +280,23 @@ def test_preview_counts_those_already_sent_and_dry_run_records_a_run_without_sen
     assert (preview.receiving, preview.skip_reasons) == (1, {"already_sent": 1})
     assert (dry.kind, dry.issued, dry.skipped, dry.skip_reasons) == ("dry_run", 1, 1, {"already_sent": 1})
     assert (Code.objects.count(), CalendarSend.objects.filter(status=SendStatus.ISSUED).count()) == (1, 1)
+
+
+@time_machine.travel(NOW, tick=False)
+def test_a_run_announces_each_code_with_the_code_issued_webhook():
+    # given: an endpoint subscribed to everything
+    from retention.messaging.models import WebhookDelivery, WebhookEvent
+    from retention.models import WebhookEndpoint
+
+    WebhookEndpoint.objects.create(url="https://shop.example/hooks", secret="whsec_x", event_types=[])
+    campaign = calendar_campaign(BIRTHDAY, slug="birthdays")
+    customer(source_id="ana", birthday=BORN)
+    customer(source_id="bob", birthday=BORN, email_marketing_consent=False)
+    # when
+    run_calendar_campaign(campaign_id=campaign.pk, now=NOW)
+    # then: one event for the one code issued, queued to the endpoint
+    event = WebhookEvent.objects.get()
+    code = Code.objects.get()
+    assert (event.type, event.data["code"], event.data["campaign"], event.data["customer"],
+            event.data["source"]) == ("code.issued", code.code, "birthdays", "ana", "calendar")
+    assert WebhookDelivery.objects.filter(event=event).count() == 1

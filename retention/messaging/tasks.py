@@ -38,6 +38,15 @@ def send_webhook_delivery_task(delivery_id: int) -> None:
     send_webhook_delivery(delivery_id=delivery_id)
 
 
+@shared_task(name="messaging.send_webhook_deliveries", acks_late=True)
+def send_webhook_deliveries_task(delivery_ids: list[int]) -> None:
+    """A batch of webhook deliveries (a calendar run announces thousands of codes); each is claimed alone."""
+    from retention.messaging.services.webhooks import send_webhook_delivery
+
+    for delivery_id in delivery_ids:
+        send_webhook_delivery(delivery_id=delivery_id)
+
+
 @shared_task(name="messaging.sweep_webhook_deliveries", acks_late=True)
 def sweep_webhook_deliveries_task() -> int:
     from retention.messaging.services.webhooks import sweep_webhook_deliveries

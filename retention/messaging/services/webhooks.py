@@ -39,6 +39,8 @@ LOST_TASK_AFTER = timedelta(minutes=1)
 RETRY_BASE_SECONDS = 60
 RETRY_CAP_SECONDS = 60 * 60
 RESPONSE_KEPT = 1000  # characters of a response body kept per attempt
+BATCH = 1000  # rows per bulk insert
+SEND_BATCH = 25  # deliveries per broker message when many are enqueued at once
 
 
 def max_attempts() -> int:
@@ -100,6 +102,26 @@ def emit_webhook(*, type: str, data: dict, now: datetime | None = None) -> Webho
     return event
 
 
+def emit_webhooks(*, type: str, items: list[dict], now: datetime | None = None) -> list[WebhookEvent]:  # noqa: A002
+    """emit_webhook for many events of one type (a calendar run's code.issued): a fixed number of queries and
+    batched broker messages, whatever their number. Same transaction contract as emit_webhook."""
+    if type not in WebhookEventType.values:
+        raise ValueError(f"Unknown webhook event type {type!r}.")
+    if not items:
+        return []
+    now = now or timezone.now()
+    with transaction.atomic():
+        events = WebhookEvent.objects.bulk_create(
+            [WebhookEvent(type=type, data=data, created_at=now) for data in items], batch_size=BATCH)
+        endpoints = [e for e in WebhookEndpoint.objects.filter(is_active=True) if _subscribed(e, type)]
+        deliveries = WebhookDelivery.objects.bulk_create(
+            [WebhookDelivery(event=event, endpoint=endpoint, next_attempt_at=now, created_at=now)
+             for event in events for endpoint in endpoints], batch_size=BATCH)
+        if deliveries:
+            transaction.on_commit(partial(_enqueue, [d.pk for d in deliveries]), robust=True)
+    return events
+
+
 @transaction.atomic(durable=True)
 def send_test_event(*, endpoint: WebhookEndpoint, actor: Actor, now: datetime | None = None) -> WebhookDelivery:
     """Queue a signed "webhook.test" event to `endpoint` only, whatever it subscribes to (even when inactive)."""
@@ -116,10 +138,14 @@ def send_test_event(*, endpoint: WebhookEndpoint, actor: Actor, now: datetime | 
 
 
 def _enqueue(delivery_ids: list[int]) -> None:
-    from retention.messaging.tasks import send_webhook_delivery_task
+    from retention.messaging.tasks import send_webhook_deliveries_task, send_webhook_delivery_task
 
-    for delivery_id in delivery_ids:
-        send_webhook_delivery_task.delay(delivery_id)
+    if len(delivery_ids) <= SEND_BATCH:  # the usual case: one event, a few endpoints, one message each
+        for delivery_id in delivery_ids:
+            send_webhook_delivery_task.delay(delivery_id)
+        return
+    for start in range(0, len(delivery_ids), SEND_BATCH):
+        send_webhook_deliveries_task.delay(delivery_ids[start:start + SEND_BATCH])
 
 
 def send_webhook_delivery(*, delivery_id: int, now: datetime | None = None) -> WebhookDelivery | None:

@@ -72,3 +72,43 @@ def test_unsubscribe_url_is_the_reversed_link_with_the_token(settings):
     assert first == settings.SITE_URL + reverse("messaging:unsubscribe", args=[token])
     assert again == settings.SITE_URL + reverse(
         "messaging:unsubscribe", args=[make_unsubscribe_token(customer_id=7, consent_channel="sms")])
+
+
+def test_many_webhook_events_in_one_call_reach_the_subscribed_endpoints_in_batches(
+        monkeypatch, django_capture_on_commit_callbacks):
+    # given: one endpoint for code.issued, one for something else
+    from retention.messaging import channels
+    from retention.messaging.channels import HttpResponse
+    from retention.messaging.models import WebhookDelivery, WebhookDeliveryStatus, WebhookEvent
+    from retention.messaging.services import webhooks
+    from retention.messaging.tasks import send_webhook_deliveries_task
+    from retention.models import WebhookEndpoint
+
+    posted = []
+    monkeypatch.setattr(channels, "post", lambda url, *, body, headers: posted.append(body) or HttpResponse(200, ""))
+    monkeypatch.setattr(webhooks, "SEND_BATCH", 2)
+    batches = []
+    original = send_webhook_deliveries_task.delay
+    monkeypatch.setattr(send_webhook_deliveries_task, "delay", lambda ids: (batches.append(ids), original(ids)))
+    subscribed = WebhookEndpoint.objects.create(url="https://a.example/h", secret="s1", event_types=["code.issued"])
+    WebhookEndpoint.objects.create(url="https://b.example/h", secret="s2", event_types=["code.redeemed"])
+    # when
+    with django_capture_on_commit_callbacks(execute=True):
+        events = webhooks.emit_webhooks(type="code.issued", items=[{"code": f"C{n}"} for n in range(3)])
+    # then
+    assert sorted(event.data["code"] for event in WebhookEvent.objects.all()) == ["C0", "C1", "C2"]
+    assert len(events) == 3
+    assert set(WebhookDelivery.objects.values_list("endpoint_id", "status")) == {
+        (subscribed.pk, WebhookDeliveryStatus.DELIVERED)}
+    assert [len(batch) for batch in batches] == [2, 1] and len(posted) == 3
+
+
+def test_emit_webhooks_refuses_an_unknown_type_and_does_nothing_for_no_items():
+    # when / then
+    from retention.messaging.models import WebhookEvent
+    from retention.messaging.services.webhooks import emit_webhooks
+
+    with pytest.raises(ValueError, match="Unknown webhook event type"):
+        emit_webhooks(type="code.lost", items=[{}])
+    assert emit_webhooks(type="code.issued", items=[]) == []
+    assert WebhookEvent.objects.count() == 0
