@@ -96,9 +96,10 @@ def main() -> None:
     from retention.models import Customer
 
     timings: dict[str, float] = {}
-    for name in ("due_customers", "rule_skips", "_unique_texts", "queue_messages", "_record_outcomes"):
+    for name in ("due_customers", "rule_skips", "_unique_texts", "queue_messages", "_record_outcomes",
+                 "emit_webhooks"):
         _timed(calendar_services, name, timings)
-    _timed(deliveries, "_enqueue_sends", timings)  # after commit: one broker message per queued delivery
+    _timed(deliveries, "_enqueue_sends", timings)  # after commit: the queued deliveries, 25 per broker message
 
     present = Customer.objects.count()
     if present < wanted:
