@@ -44,7 +44,7 @@ class RedemptionFilter(django_filters.FilterSet):
     """Reward redemptions; "Requested" lists the experiences waiting to be fulfilled by hand."""
 
     program = django_filters.ModelChoiceFilter(field_name="account__program", queryset=LoyaltyProgram.objects.all(),
-                                               empty_label="All programs")
+                                               empty_label="All programs", label="Program")
     status = django_filters.ChoiceFilter(choices=RewardRedemptionStatus.choices, empty_label="Any status")
     type = django_filters.ChoiceFilter(field_name="reward__type", choices=RewardType.choices, empty_label="Any reward",
                                        label="Reward type")

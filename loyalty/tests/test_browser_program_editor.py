@@ -126,4 +126,5 @@ def test_dashboard_shows_the_months_and_the_members(marketer, signed_in_page, li
     expect(row).to_contain_text("Early access to the sale")
     row.get_by_role("button", name="Mark fulfilled").click()
     expect(page.get_by_text("is marked fulfilled.")).to_be_visible()
+    page.screenshot(path=f"{SCREENSHOTS}/loyalty_redemptions.png", full_page=True)
     assert RewardRedemption.objects.get().status == "fulfilled"
