@@ -5,11 +5,6 @@ from django.contrib import admin
 from loyalty.models import AdjustmentRequest, LedgerEntry, LoyaltyAccount, LoyaltyProgram, PointLot, RewardRedemption
 
 
-@admin.register(LoyaltyProgram)
-class LoyaltyProgramAdmin(admin.ModelAdmin):
-    list_display = ["name", "currency", "points_per_unit", "is_default", "is_active"]
-
-
 class ReadOnlyAdmin(admin.ModelAdmin):
     def has_add_permission(self, request):
         return False
@@ -19,6 +14,12 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+@admin.register(LoyaltyProgram)
+class LoyaltyProgramAdmin(ReadOnlyAdmin):
+    # Programs change in the back-office editor (Loyalty → Edit program), which validates and audits.
+    list_display = ["name", "currency", "points_per_unit", "is_default", "is_active"]
 
 
 @admin.register(LoyaltyAccount)

@@ -327,3 +327,14 @@ def test_agent_cannot_adjust(client, agent):
     assert response.status_code == 403
     assert LedgerEntry.objects.count() == 0
     assert Reward.objects.count() == 0
+
+
+def test_admin_shows_programs_but_changes_go_through_the_editor(client, admin_user):
+    program = LoyaltyProgramFactory()
+    client.force_login(admin_user)
+    assert client.get(reverse("admin:loyalty_loyaltyprogram_changelist")).status_code == 200
+    # the change page is view-only: a POST changes nothing
+    client.post(reverse("admin:loyalty_loyaltyprogram_change", args=[program.pk]), {"name": "Hacked"})
+    program.refresh_from_db()
+    assert program.name != "Hacked"
+    assert client.get(reverse("admin:loyalty_loyaltyprogram_add")).status_code == 403
