@@ -258,3 +258,16 @@ def test_refund_of_a_still_held_conversion_cancels_it_even_after_the_window(anna
     assert release_held_referrals(now=now + timedelta(days=31)) == 0
     referral.refresh_from_db()
     assert (referral.status, points_of(anna)) == ("cancelled", 0)
+
+
+def test_a_gift_card_campaign_reward_is_recorded_as_gift_card_credit(anna_code, program, anna):
+    from campaigns.models import Code
+
+    program.tiers.update(reward_type="gift_card", points=None, campaign=CampaignFactory(
+        discount_type="gift_card", percent=None, gift_card_balance=2500, max_uses_per_code=None))
+    _referral, friend = referred()
+    convert_for_order(order_id=OrderFactory(customer=friend, amount=5000).pk)
+    reward = ReferralReward.objects.get(role=RewardRole.REFERRER)
+    assert (reward.type, reward.cost) == ("gift_card", 2500)
+    assert (Code.objects.get(pk=reward.code_id).customer_id, Code.objects.get(pk=reward.code_id).balance) == (
+        anna.pk, 2500)
