@@ -40,6 +40,9 @@ def register_referral(*, code: str, friend: Customer, actor: Actor, ip_address: 
     program, referrer = referral_code.program, referral_code.customer
     if not program.is_enabled:
         raise ReferralError(ReferralReason.PROGRAM_INACTIVE)
+    if friend.is_erased:
+        raise ReferralError(ReferralReason.NOT_ELIGIBLE, "This customer's data was erased.",
+                            fields={"customer": ["Erased customer."]})
     why = is_self_referral(referrer, friend)
     if why:
         raise ReferralError(ReferralReason.SELF_REFERRAL, why, fields={"customer": [why]})
