@@ -203,6 +203,9 @@ class ReferralReward(models.Model):
     cost = models.BigIntegerField(default=0)  # minor units, what the program's budget counts
     payout_status = models.CharField(max_length=16, choices=PayoutStatus.choices, blank=True)
     is_cancelled = models.BooleanField(default=False)
+    # Set when a cancellation met a code reward: True if the code had been used (it stays), False if it was
+    # withdrawn unused. Null: not a code, or never cancelled.
+    code_was_used = models.BooleanField(null=True, blank=True)
     created_at = models.DateTimeField()
 
     class Meta:

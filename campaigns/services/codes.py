@@ -111,3 +111,27 @@ def issue_code(
     })
     transaction.on_commit(lambda: code_issued.send(sender=Code, code=code))
     return code
+
+
+WITHDRAWN = "withdrawn"  # disabled by this call
+ALREADY_WITHDRAWN = "already_withdrawn"  # was disabled before: nothing changed
+ALREADY_USED = "already_used"  # redeemed at least once: left as it is, the value was given
+
+
+@transaction.atomic
+def withdraw_code(*, code: Code, reason: str, actor: Actor) -> str:
+    """Take back a code nobody has used yet (e.g. the reward of a referral cancelled by a refund).
+
+    NOT durable (like issue_code): the caller's cancellation and the withdrawal commit together. One conditional
+    UPDATE disables the code only while uses_count is 0 and it is enabled, so a redemption racing with it either
+    lands first (the code counts as used and stays) or finds it disabled (redemption refuses disabled codes).
+    Idempotent: a second call answers ALREADY_WITHDRAWN and writes nothing. Returns WITHDRAWN, ALREADY_WITHDRAWN
+    or ALREADY_USED; only WITHDRAWN is audited (`code.withdrawn`, with the reason).
+    """
+    if Code.objects.filter(pk=code.pk, is_disabled=False, uses_count=0).update(is_disabled=True) == 1:
+        code.is_disabled = True
+        record_audit(actor=actor, action="code.withdrawn", target=code, before={"is_disabled": False},
+                     after={"is_disabled": True, "reason": (reason or "")[:255]})
+        return WITHDRAWN
+    code.refresh_from_db(fields=["is_disabled", "uses_count"])
+    return ALREADY_USED if code.uses_count > 0 else ALREADY_WITHDRAWN

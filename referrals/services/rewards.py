@@ -7,10 +7,10 @@ the referral's status moves only by conditional UPDATE, and a reward is unique p
 from datetime import datetime
 
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Q
 
 from campaigns.models import CodeSource, DiscountType
-from campaigns.services.codes import issue_code
+from campaigns.services.codes import ALREADY_USED, issue_code, withdraw_code
 from loyalty.models import EntryKind, LoyaltyAccount, LoyaltyProgram
 from loyalty.services.ledger import account_for, credit, debit
 from referrals.locks import lock_referrer_code
@@ -154,18 +154,33 @@ def _skip(referral: Referral, reason: str) -> None:
 
 
 def cancel_rewards(referral: Referral, *, actor: Actor, now: datetime) -> list[ReferralReward]:
-    """Take back what the referral gave the referrer: points are reversed, the budget is given back and an
-    unpaid payout is dropped. A code stays valid (campaigns has no way to withdraw one): it is marked
-    cancelled here and shown so."""
-    rewards = list(ReferralReward.objects.filter(referral=referral, role=RewardRole.REFERRER, is_cancelled=False)
-                   .select_related("program"))
+    """Take back what the referral gave: the referrer's points are reversed, the budget is given back and an
+    unpaid payout is dropped; a code (referrer's or friend's, gift cards too) nobody used yet is withdrawn
+    through campaigns. A used code stays (its value was spent): recorded as code_was_used, its cost stays in
+    the budget, and a friend's used welcome code stays a given reward. Returns the rewards cancelled."""
+    rewards = list(ReferralReward.objects.filter(referral=referral, is_cancelled=False)
+                   .filter(Q(role=RewardRole.REFERRER) | Q(code__isnull=False)).select_related("program", "code"))
+    cancelled, used, unused = [], [], []
     for reward in rewards:
+        code_used = False
+        if reward.code_id is not None:
+            outcome = withdraw_code(code=reward.code, reason=f"referral {referral.pk} cancelled", actor=actor)
+            code_used = outcome == ALREADY_USED
+            (used if code_used else unused).append(reward.pk)
+        if reward.role == RewardRole.FRIEND and code_used:
+            continue  # the friend spent the welcome code: it was given, nothing to take back
+        cancelled.append(reward)
         if reward.type == RewardType.POINTS and reward.points:
             loyalty_program = loyalty_program_for(reward.program)
             account = _locked_account(loyalty_program, referral.referrer)
             debit(account, kind=EntryKind.REVERSE, points=reward.points, source_type="referral",
                   source_id=str(referral.pk), now=now, description="Referral cancelled", actor_label=actor.label)
-        if reward.program.budget is not None and reward.cost:
+        if (reward.role == RewardRole.REFERRER and not code_used and reward.program.budget is not None
+                and reward.cost):
             ReferralProgram.objects.filter(pk=reward.program_id).update(budget_spent=F("budget_spent") - reward.cost)
-    ReferralReward.objects.filter(pk__in=[reward.pk for reward in rewards]).update(is_cancelled=True)
-    return rewards
+    ReferralReward.objects.filter(pk__in=[reward.pk for reward in cancelled]).update(is_cancelled=True)
+    ReferralReward.objects.filter(pk__in=used).update(code_was_used=True)
+    ReferralReward.objects.filter(pk__in=unused).update(code_was_used=False)
+    for reward in rewards:
+        reward.code_was_used = True if reward.pk in used else False if reward.pk in unused else None
+    return cancelled
