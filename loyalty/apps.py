@@ -8,6 +8,7 @@ class LoyaltyConfig(AppConfig):
         # retention never imports loyalty: it announces orders, events and sign-ups, and learns about
         # loyalty's part of the GDPR export here.
         from loyalty import receivers
+        from loyalty.panels import register_panels
         from loyalty.queries import customer_loyalty_export
         from retention.queries import register_export_section
         from retention.signals import customer_created, event_recorded, order_recorded
@@ -16,3 +17,4 @@ class LoyaltyConfig(AppConfig):
         event_recorded.connect(receivers.on_event_recorded, dispatch_uid="loyalty.event_recorded")
         customer_created.connect(receivers.on_customer_created, dispatch_uid="loyalty.customer_created")
         register_export_section("loyalty", customer_loyalty_export)
+        register_panels()  # the member's ledger and manual adjustments on the customer page

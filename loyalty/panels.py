@@ -7,20 +7,32 @@ ENTRIES_SHOWN = 20
 
 
 def loyalty_panel_context(customer, request) -> dict:
+    """Four queries whatever the customer's history: accounts, their latest entries, waiting requests, programs."""
+    from django.db.models import F, Window
+    from django.db.models.functions import RowNumber
+
     from retention.roles import MARKETING, has_role
 
     accounts = list(LoyaltyAccount.objects.filter(customer=customer).select_related("program", "tier")
                     .order_by("program__created_at", "program_id"))
-    entries = {account.pk: list(LedgerEntry.objects.filter(account=account)[:ENTRIES_SHOWN]) for account in accounts}
+    entries = {account.pk: [] for account in accounts}
+    latest = (LedgerEntry.objects.filter(account__customer=customer)
+              .annotate(row=Window(RowNumber(), partition_by=[F("account_id")],
+                                   order_by=[F("created_at").desc(), F("id").desc()]))
+              .filter(row__lte=ENTRIES_SHOWN).order_by("account_id", "-created_at", "-id"))
+    for entry in latest:
+        entries[entry.account_id].append(entry)
     waiting = list(AdjustmentRequest.objects.filter(account__customer=customer, status=AdjustmentStatus.PENDING)
                    .select_related("account__program", "requested_by").order_by("created_at"))
-    default = LoyaltyProgram.objects.filter(is_default=True).first()
+    programs = list(LoyaltyProgram.objects.order_by("created_at", "pk"))
+    form = AdjustmentForm(initial={"program": next((program for program in programs if program.is_default), None)})
+    form.fields["program"].choices = [(program.pk, str(program)) for program in programs]  # no second query
     return {
         "accounts": [(account, entries[account.pk]) for account in accounts],
         "waiting": waiting,
         "may_adjust": has_role(request.user, MARKETING),
-        "adjust_form": AdjustmentForm(initial={"program": default}),
-        "has_programs": LoyaltyProgram.objects.exists(),
+        "adjust_form": form,
+        "has_programs": bool(programs),
     }
 
 

@@ -10,7 +10,7 @@ from loyalty.services.adjustments import adjust_points
 from loyalty.services.ledger import account_for
 from loyalty.tests.factories import LoyaltyProgramFactory, TierFactory
 from retention.actors import Actor
-from retention.panels import unregister_customer_panel
+from retention.panels import customer_panels
 from retention.tests.factories import CustomerFactory
 
 pytestmark = pytest.mark.django_db
@@ -20,9 +20,8 @@ PAGES = ["loyalty:home", "loyalty:program_create", "loyalty:members"]
 
 @pytest.fixture
 def loyalty_panel():
+    # Registered by loyalty's AppConfig.ready(); again here in case another test replaced the registry.
     register_panels()
-    yield
-    unregister_customer_panel("loyalty")
 
 
 @pytest.mark.parametrize("name", PAGES)
@@ -338,3 +337,21 @@ def test_admin_shows_programs_but_changes_go_through_the_editor(client, admin_us
     program.refresh_from_db()
     assert program.name != "Hacked"
     assert client.get(reverse("admin:loyalty_loyaltyprogram_add")).status_code == 403
+
+
+def test_the_loyalty_panel_is_registered_when_the_app_starts():
+    assert "loyalty" in {panel.key for panel in customer_panels()}
+
+
+def test_panel_shows_the_latest_twenty_entries_of_each_program(client, marketer, loyalty_panel):
+    first, second = LoyaltyProgramFactory(name="First", is_default=True), LoyaltyProgramFactory(name="Second")
+    customer = CustomerFactory()
+    for program, count in ((first, 25), (second, 3)):
+        account = account_for(program=program, customer=customer)
+        for index in range(count):
+            adjust_points(account=account, points=index + 1, reason=f"{program.name} #{index + 1}",
+                          actor=Actor.system("test"))
+    client.force_login(marketer)
+    page = client.get(reverse("customers:detail", args=[customer.pk])).content.decode()
+    assert "First #25<" in page and "First #6<" in page and "First #5<" not in page
+    assert "Second #1<" in page and "Second #3<" in page
