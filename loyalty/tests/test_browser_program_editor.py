@@ -1,5 +1,6 @@
 """The program editor and the dashboard in Chromium: a marketer builds a program (rules, tiers, rewards,
-then a milestone), fixes what the editor points out, and reads the dashboard."""
+then a milestone), fixes what the editor points out, reads the dashboard, and adjusts a member's points
+from the customer page with a second marketer's approval."""
 
 import os
 from datetime import timedelta
@@ -128,3 +129,45 @@ def test_dashboard_shows_the_months_and_the_members(marketer, signed_in_page, li
     expect(page.get_by_text("is marked fulfilled.")).to_be_visible()
     page.screenshot(path=f"{SCREENSHOTS}/loyalty_redemptions.png", full_page=True)
     assert RewardRedemption.objects.get().status == "fulfilled"
+
+
+def test_member_ledger_and_a_large_adjustment_approved_by_a_second_marketer(marketer, signed_in_page, live_server):
+    from django.contrib.auth.models import Group, User
+
+    from retention.roles import MARKETING
+
+    # given a member with 120 points, and a second marketer
+    LoyaltyProgramFactory(name="Sunny Club", is_default=True, adjustment_approval_threshold=500)
+    customer = CustomerFactory(email="ana@x.test")
+    earn_for_order(order_id=paid_order(customer, 12000, source_id="A-1").pk)
+    dora = User.objects.create_user(username="dora", password="pw-dora")
+    dora.groups.add(Group.objects.get_or_create(name=MARKETING)[0])
+    page = signed_in_page(marketer)
+    page.goto(f"{live_server.url}/customers/{customer.pk}/")
+    panel = page.locator("#panel-loyalty")
+    expect(panel.locator("[data-figure=panel-balance]")).to_have_text("120")
+    expect(panel.get_by_text("Order A-1")).to_be_visible()
+    # when alice gives 40 points, then asks for 1,000
+    panel.get_by_label("Points (+ or −)").fill("40")
+    panel.get_by_label("Reason").fill("Late delivery")
+    panel.get_by_role("button", name="Adjust points").click()
+    expect(page.get_by_text("+40 points recorded.")).to_be_visible()
+    panel = page.locator("#panel-loyalty")
+    expect(panel.locator("[data-figure=panel-balance]")).to_have_text("160")
+    panel.get_by_label("Points (+ or −)").fill("1000")
+    panel.get_by_label("Reason").fill("Influencer deal")
+    panel.get_by_role("button", name="Adjust points").click()
+    # then it waits: alice cannot approve her own request
+    expect(page.get_by_text("+1000 points wait for a second person's approval.")).to_be_visible()
+    expect(page.get_by_text("Waiting for another marketer")).to_be_visible()
+    # when dora signs in and approves it
+    page.context.clear_cookies()
+    page = signed_in_page(dora)
+    page.goto(f"{live_server.url}/customers/{customer.pk}/")
+    page.locator("#panel-loyalty").get_by_role("button", name="Approve").click()
+    # then the points are there, with both reasons in the ledger
+    expect(page.get_by_text("Adjustment of +1000 points approved.")).to_be_visible()
+    panel = page.locator("#panel-loyalty")
+    expect(panel.locator("[data-figure=panel-balance]")).to_have_text("1,160")
+    expect(panel.get_by_text("Influencer deal")).to_be_visible()
+    expect(panel.get_by_text("Late delivery")).to_be_visible()
