@@ -1,10 +1,9 @@
 """Invitation emails a referrer sends from the portal, through retention's messaging.
 
-Messaging delivers to customers, so an address nobody holds yet becomes a prospect customer
-(source_id "referral-invite:<hash>", tagged `referral-prospect`) before the invitation is queued.
+The invited address gets a transactional email through messaging's queue_to_address: no Customer row is
+created for someone who never signed up (so no `customer_created`, no sign-up bonus, no welcome trigger).
 """
 
-import hashlib
 from datetime import datetime
 
 from django.db import IntegrityError, transaction
@@ -15,12 +14,10 @@ from retention.actors import Actor
 from retention.audit import record_audit
 from retention.emails import email_hash, normalise_email
 from retention.errors import DomainError, InvalidInput
-from retention.messaging.models import Channel, Delivery, MessageKind, MessageTemplate
+from retention.messaging.models import Channel, Delivery, MessageTemplate
 from retention.messaging.rendering import MessageContext
-from retention.messaging.services.deliveries import queue_message
-from retention.models import Customer
+from retention.messaging.services.deliveries import queue_to_address
 from retention.ratelimit import hit
-from retention.services.customers import upsert_customer
 
 TEMPLATE_NAME = "referral_invitation"
 INVITES_PER_DAY = 10
@@ -39,16 +36,6 @@ class InvitationRateLimited(DomainError):
     def __init__(self, retry_after: int):
         super().__init__(f"At most {INVITES_PER_DAY} invitations a day; try again later.")
         self.retry_after = retry_after
-
-
-def _prospect(email: str, actor: Actor) -> Customer:
-    existing = Customer.objects.filter(email=email, erased_at__isnull=True).order_by("pk").first()
-    if existing is not None:
-        return existing
-    source_id = "referral-invite:" + hashlib.sha256(email.encode()).hexdigest()[:32]
-    customer, _created = upsert_customer(source_id=source_id, data={"email": email, "tags": ["referral-prospect"]},
-                                         actor=actor)
-    return customer
 
 
 def invite_by_email(*, code: ReferralCode, email: str, now: datetime | None = None) -> Delivery:
@@ -72,13 +59,11 @@ def invite_by_email(*, code: ReferralCode, email: str, now: datetime | None = No
     if not allowed:
         raise InvitationRateLimited(retry_after)
     actor = Actor.customer(code.customer.source_id)
-    friend = _prospect(email, actor)
-    return _queue(code=code, friend=friend, email=email, template=template, actor=actor, now=now)
+    return _queue(code=code, email=email, template=template, actor=actor, now=now)
 
 
 @transaction.atomic(durable=True)
-def _queue(*, code: ReferralCode, friend: Customer, email: str, template: MessageTemplate, actor: Actor,
-           now: datetime) -> Delivery:
+def _queue(*, code: ReferralCode, email: str, template: MessageTemplate, actor: Actor, now: datetime) -> Delivery:
     try:
         with transaction.atomic():
             invitation = Invitation.objects.create(code=code, email_hash=email_hash(email), created_at=now)
@@ -86,9 +71,11 @@ def _queue(*, code: ReferralCode, friend: Customer, email: str, template: Messag
         raise InvitationRefused("You already invited this friend.", fields={"email": ["Already invited."]})
     link = code.program.link_for(code.code)
     name = code.customer.first_name or "A friend"
-    delivery = queue_message(
-        customer=friend, channel=Channel.EMAIL, template=template, kind=MessageKind.TRANSACTIONAL,
+    delivery = queue_to_address(
+        address=email, template=template,
         context=MessageContext(code=code.code, portal_url=link, discount_text=f"{name} invites you"),
+        why=f"You receive this one email because {code.customer.first_name or 'a friend'} asked us to send you "
+            "their invitation. We keep no record of your address and will not write again unless you sign up.",
         occasion_key=f"referral-invite:{code.pk}", now=now)
     record_audit(actor=actor, action="referral.invited", target=invitation,
                  after={"code": code.code, "delivery": delivery.pk})

@@ -1,6 +1,7 @@
 """The portal's referral section, the invite action, and the back-office customer panel."""
 
 import pytest
+from django.core import mail
 from django.urls import reverse
 
 from loyalty.portal.auth import PORTAL_SESSION_KEY
@@ -12,6 +13,7 @@ from retention.actors import Actor
 from retention.emails import email_hash
 from retention.messaging.models import Delivery, MessageTemplate
 from retention.models import Customer
+from retention.signals import customer_created
 from retention.tests.factories import CustomerFactory, OrderFactory
 
 pytestmark = pytest.mark.django_db
@@ -58,13 +60,28 @@ def test_disabled_program_hides_the_section(client, program, ben):
     assert "referral-section" not in page
 
 
-def test_invite_by_email_queues_one_message_and_refuses_a_second(anna_code, invitation_template):
+def test_invite_by_email_queues_one_message_and_refuses_a_second(anna_code, invitation_template,
+                                                                  django_capture_on_commit_callbacks):
     # when
-    delivery = invite_by_email(code=anna_code, email="New.Friend@Example.org")
-    # then
-    prospect = Customer.objects.get(email="new.friend@example.org")
-    assert (delivery.customer_id, delivery.kind, delivery.channel) == (prospect.pk, "transactional", "email")
+    customers = Customer.objects.count()
+    sent = []
+    customer_created.connect(receiver := lambda **kwargs: sent.append(kwargs), weak=False)
+    try:
+        with django_capture_on_commit_callbacks(execute=True):  # the invitation is sent, signals run
+            delivery = invite_by_email(code=anna_code, email="New.Friend@Example.org")
+    finally:
+        customer_created.disconnect(receiver)
+    # then: a bare-address delivery, nobody became a customer, nothing announced a new customer
+    assert (Customer.objects.count(), sent) == (customers, [])
+    assert (delivery.customer_id, delivery.address, delivery.kind, delivery.channel) == (
+        None, "new.friend@example.org", "transactional", "email")
+    assert delivery.address_hash == email_hash("new.friend@example.org")
     assert "ANNA-7KQ2" in delivery.payload["text"]
+    assert "Anna asked us to send you their invitation" in delivery.payload["text"]
+    assert "unsubscribe_url" not in delivery.payload and "Unsubscribe" not in delivery.payload["html"]
+    assert [message.to for message in mail.outbox] == [["new.friend@example.org"]]
+    delivery.refresh_from_db()
+    assert (delivery.status, delivery.address) == ("sent", "")  # the address is not kept once sent
     with pytest.raises(Exception) as caught:
         invite_by_email(code=anna_code, email="new.friend@example.org")
     assert caught.value.code == "invitation_refused"

@@ -97,9 +97,14 @@ class MessageTemplate(models.Model):
 
 
 class Delivery(models.Model):
-    """One message to one customer; `occasion_key` makes a send happen at most once per channel."""
+    """One message to one customer; `occasion_key` makes a send happen at most once per channel.
 
-    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="deliveries")
+    A transactional message to someone who is not a customer (a referral invitation) has no customer but an
+    `address`, kept only until the message is final (sent, dead, skipped), and its hash for the occasion key."""
+
+    customer = models.ForeignKey(Customer, null=True, blank=True, on_delete=models.CASCADE, related_name="deliveries")
+    address = models.CharField(max_length=254, blank=True)
+    address_hash = models.CharField(max_length=64, blank=True)
     channel = models.CharField(max_length=16, choices=Channel.choices)
     template = models.ForeignKey(
         MessageTemplate, null=True, blank=True, on_delete=models.SET_NULL, related_name="deliveries"
@@ -130,6 +135,16 @@ class Delivery(models.Model):
             models.CheckConstraint(
                 condition=Q(status="skipped") | Q(skip_reason=""), name="delivery_skip_reason_only_when_skipped"
             ),
+            models.UniqueConstraint(
+                fields=["address_hash", "channel", "occasion_key"],
+                condition=Q(customer__isnull=True, occasion_key__isnull=False),
+                name="delivery_address_occasion_unique",
+            ),
+            # A bare-address message is transactional and carries its address's hash.
+            models.CheckConstraint(
+                condition=Q(customer__isnull=False) | (Q(kind="transactional") & ~Q(address_hash="")),
+                name="delivery_customer_or_address",
+            ),
         ]
         indexes = [
             models.Index(fields=["status", "next_attempt_at"], name="delivery_due"),
@@ -138,7 +153,8 @@ class Delivery(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.channel} to {self.customer_id} ({self.status})"
+        recipient = self.customer_id if self.customer_id else "an address"
+        return f"{self.channel} to {recipient} ({self.status})"
 
 
 class WebhookEvent(models.Model):

@@ -236,7 +236,7 @@ def compile_template(*, channel: str, fields: dict[str, str]) -> CompiledTemplat
 
 def render_message(
     *, channel: str, compiled: CompiledTemplate, customer, context: MessageContext, unsubscribe_url: str = "",
-    defer_qr_code: bool = False,
+    defer_qr_code: bool = False, footer_note: str = "",
 ) -> dict:
     """The payload a Delivery stores: {"subject", "html", "text"} | {"text"} | {"json"}.
 
@@ -252,7 +252,8 @@ def render_message(
 
     if channel == Channel.EMAIL:
         subject = " ".join(render("subject").split())  # one line: no header injection
-        layout = {"subject": subject, "unsubscribe_url": unsubscribe_url}
+        # footer_note: why a non-subscriber got this email (shown instead of an unsubscribe link).
+        layout = {"subject": subject, "unsubscribe_url": unsubscribe_url, "footer_note": footer_note}
         html, text = render("html_body"), render("text_body")
         # The layouts add the unsubscribe footer, so no marketing email can go out without one.
         payload = {

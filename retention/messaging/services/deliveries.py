@@ -13,10 +13,11 @@ from datetime import datetime, timedelta
 from functools import partial
 
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Count, F, Q
 from django.utils import timezone
 
+from retention.emails import email_hash, normalise_email
 from retention.messaging import channels
 from retention.messaging.backoff import retry_delay
 from retention.messaging.consent import (
@@ -50,6 +51,7 @@ logger = logging.getLogger(__name__)
 
 # Rows that count towards the frequency cap: everything on its way or delivered.
 CAPPED_STATUSES = (DeliveryStatus.QUEUED, DeliveryStatus.SENDING, DeliveryStatus.SENT, DeliveryStatus.FAILED)
+FINAL_STATUSES = (DeliveryStatus.SENT, DeliveryStatus.DEAD, DeliveryStatus.SKIPPED)
 CLAIMABLE_STATUSES = (DeliveryStatus.QUEUED, DeliveryStatus.FAILED, DeliveryStatus.SENDING)
 # A claimed row belongs to its worker this long; far above every send timeout, so only a dead worker loses it.
 SEND_LEASE = timedelta(minutes=10)
@@ -164,6 +166,69 @@ def queue_messages(
     return [new_rows[row] if isinstance(row, tuple) else row for row in results]
 
 
+@dataclass(frozen=True)
+class NoOne:
+    """The customer of a template rendered for a bare address: no names, so "Hello {{ customer.first_name }}"
+    reads "Hello "."""
+
+    first_name: str = ""
+    last_name: str = ""
+
+
+def queue_to_address(
+    *,
+    address: str,
+    template: MessageTemplate,
+    context: MessageContext | dict,
+    why: str,
+    occasion_key: str | None = None,
+    now: datetime | None = None,
+) -> Delivery:
+    """Queue a transactional email to an address that belongs to no customer (e.g. a referral invitation a
+    customer asked for): no Customer row is created, so nothing fires `customer_created`.
+
+    Not durable, like queue_message. Consent is not asked (the message is transactional and was requested by
+    someone who knows the recipient), but the suppression list is honoured: a suppressed address is recorded
+    as "skipped" and its address is not kept. `why` is the footer line saying why the recipient got the email
+    (there is no unsubscribe link: we hold no subscription). `occasion_key` makes it once per address.
+    The address is kept only until the delivery is final; its hash stays for the occasion key.
+    """
+    now = now or timezone.now()
+    address = normalise_email(address)
+    if template.channel != Channel.EMAIL:
+        raise ValueError(f"Template {template.pk} is for {template.channel}: only email goes to a bare address.")
+    if "@" not in address:
+        raise ValueError("An email address.")
+    hashed = email_hash(address)
+    with transaction.atomic():
+        if occasion_key:
+            existing = Delivery.objects.filter(customer__isnull=True, address_hash=hashed, channel=Channel.EMAIL,
+                                               occasion_key=occasion_key).first()
+            if existing is not None:
+                return existing
+        delivery = Delivery(address_hash=hashed, channel=Channel.EMAIL, template=template,
+                            kind=MessageKind.TRANSACTIONAL, occasion_key=occasion_key, created_at=now)
+        if is_suppressed(address):
+            delivery.status, delivery.skip_reason = DeliveryStatus.SKIPPED, SkipReason.SUPPRESSED
+        else:
+            context = context if isinstance(context, MessageContext) else MessageContext.from_dict(context)
+            compiled = compile_template(channel=Channel.EMAIL, fields=template_fields(template))
+            delivery.address, delivery.status, delivery.next_attempt_at = address, DeliveryStatus.QUEUED, now
+            delivery.payload = render_message(channel=Channel.EMAIL, compiled=compiled, customer=NoOne(),
+                                              context=context, footer_note=why, defer_qr_code=True)
+        try:
+            with transaction.atomic():
+                delivery.save(force_insert=True)
+        except IntegrityError:  # the same occasion queued concurrently: that one stands
+            if not occasion_key:
+                raise
+            return Delivery.objects.get(customer__isnull=True, address_hash=hashed, channel=Channel.EMAIL,
+                                        occasion_key=occasion_key)
+        if delivery.status == DeliveryStatus.QUEUED:
+            transaction.on_commit(partial(_enqueue_sends, [delivery.pk]), robust=True)
+    return delivery
+
+
 def _chunks(values: list, size: int = CHUNK) -> Iterable[list]:
     for start in range(0, len(values), size):
         yield values[start:start + size]
@@ -256,8 +321,9 @@ def send_delivery(*, delivery_id: int, now: datetime | None = None) -> Delivery 
         return None
     delivery = Delivery.objects.select_related("customer").get(pk=delivery_id)
     customer = delivery.customer
+    email = customer.email if customer is not None else delivery.address
     # Consent and suppression are checked again: either may have changed since the message was queued.
-    if delivery.channel == Channel.EMAIL and is_suppressed(customer.email):
+    if delivery.channel == Channel.EMAIL and is_suppressed(email):
         return _finish(delivery, status=DeliveryStatus.SKIPPED, skip_reason=SkipReason.SUPPRESSED, now=now)
     if delivery.kind == MessageKind.MARKETING and not may_send_marketing(customer, delivery.channel):
         return _finish(delivery, status=DeliveryStatus.SKIPPED, skip_reason=SkipReason.NO_CONSENT, now=now)
@@ -276,6 +342,12 @@ def send_delivery(*, delivery_id: int, now: datetime | None = None) -> Delivery 
 
 def _send(delivery: Delivery) -> None:
     customer, payload = delivery.customer, delivery.payload
+    if customer is None:  # a bare address: transactional email only
+        if delivery.channel != Channel.EMAIL or not delivery.address:
+            raise PermanentSendError("A message without a customer needs an email address.")
+        channels.send_email(to=delivery.address, subject=payload.get("subject", ""), html=insert_qr_code(payload),
+                            text=payload.get("text", ""), headers={})
+        return
     if delivery.channel == Channel.EMAIL:
         if not customer.email:
             raise PermanentSendError("The customer has no email address any more.")
@@ -330,6 +402,8 @@ def _finish(delivery: Delivery, *, status: str, now: datetime, last_error: str =
         "status": status, "last_error": last_error[:2000], "sent_at": sent_at, "next_attempt_at": next_attempt_at,
         "skip_reason": skip_reason, "updated_at": now,
     }
+    if delivery.customer_id is None and status in FINAL_STATUSES:
+        changes["address"] = ""  # someone who is not a customer: their address is kept no longer than needed
     Delivery.objects.filter(pk=delivery.pk, status=DeliveryStatus.SENDING, attempts=delivery.attempts).update(**changes)
     for name, value in changes.items():
         setattr(delivery, name, value)
