@@ -2,6 +2,10 @@
 
 from celery import shared_task
 
+# Celery's autodiscovery imports `loyalty.tasks` only: without this import a worker would refuse the
+# portal's sign-in mail as an unregistered task.
+from loyalty.portal.tasks import send_sign_in_link_task  # noqa: F401
+
 
 @shared_task(name="loyalty.earn_for_order", acks_late=True)
 def earn_for_order_task(order_id: int) -> None:

@@ -1,9 +1,11 @@
 """Every task, run twice: the second run changes nothing."""
 
+import os
 from datetime import timedelta
 
 import pytest
 import time_machine
+from django.conf import settings
 from django.utils import timezone
 
 from loyalty import tasks
@@ -54,3 +56,19 @@ def test_daily_jobs_twice():
     with time_machine.travel(timezone.now() + timedelta(days=400)):
         assert [tasks.reevaluate_tiers_task(), tasks.reevaluate_tiers_task()] == [1, 0]
     assert entries() == [("pending", 0, 10), ("release", 10, -10), ("expire", -10, 0)]
+
+
+def test_a_worker_knows_every_loyalty_task_including_the_portal_sign_in_mail():
+    # What `celery worker` loads (autodiscovery of each app's `tasks` module), in a fresh interpreter: in
+    # this one other tests have imported the portal's tasks already.
+    import subprocess
+    import sys
+
+    script = ("import django; django.setup(); from retention.celery import app; "
+              "app.loader.import_default_modules(); print(' '.join(sorted(app.tasks)))")
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "retention.test_settings"}
+    names = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True, env=env,
+                           cwd=settings.BASE_DIR).stdout.split()
+    assert {"loyalty.send_portal_sign_in_link", "loyalty.earn_for_order", "loyalty.expire_points",
+            "loyalty.release_pending_points", "loyalty.send_expiry_reminders", "loyalty.reevaluate_tiers"} \
+        <= set(names)
