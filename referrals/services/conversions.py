@@ -7,7 +7,7 @@ concurrent order messages can win; the loser finds nothing to do.
 from datetime import datetime, timedelta
 
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from referrals.errors import ReferralError, ReferralReason
@@ -29,12 +29,14 @@ from retention.messaging.services.webhooks import emit_webhook
 from retention.models import Event, Order, OrderStatus
 
 SYSTEM = Actor.system("referrals")
+# What converting and rewarding read, in the query that finds the pending referrals.
+CONVERTING = ("program__loyalty_program", "code", "referrer", "friend")
 
 
-def _is_first_order(order: Order) -> bool:
-    earlier = Order.objects.filter(customer_id=order.customer_id).exclude(pk=order.pk).filter(
-        Q(created_at__lt=order.created_at) | Q(created_at=order.created_at, pk__lt=order.pk))
-    return not earlier.exists()
+def _earlier_order() -> Exists:
+    """An order of the same customer before this one (created earlier, or at the same moment with a lower id)."""
+    return Exists(Order.objects.filter(customer_id=OuterRef("customer_id")).exclude(pk=OuterRef("pk")).filter(
+        Q(created_at__lt=OuterRef("created_at")) | Q(created_at=OuterRef("created_at"), pk__lt=OuterRef("pk"))))
 
 
 def _within(referral: Referral, moment: datetime) -> bool:
@@ -47,12 +49,12 @@ def convert_for_order(*, order_id: int, now: datetime | None = None) -> list[Ref
     """Convert the friend's pending referrals whose program converts on a first paid order: the order is
     the friend's first, paid, at least min_order_amount and within `within_days` of the registration."""
     now = now or timezone.now()
-    order = Order.objects.select_related("customer").get(pk=order_id)
-    if order.status != OrderStatus.PAID or not _is_first_order(order):
+    order = Order.objects.annotate(has_earlier=_earlier_order()).get(pk=order_id)
+    if order.status != OrderStatus.PAID or order.has_earlier:
         return []
     converted = []
     for referral in Referral.objects.filter(friend_id=order.customer_id, status=ReferralStatus.PENDING,
-                                            program__is_enabled=True).select_related("program"):
+                                            program__is_enabled=True).select_related(*CONVERTING):
         program = referral.program
         if (program.converts_on_first_order and order.amount >= program.min_order_amount
                 and _within(referral, order.created_at)
@@ -69,7 +71,7 @@ def convert_for_event(*, event_id: int, now: datetime | None = None) -> list[Ref
     converted = []
     for referral in Referral.objects.filter(friend_id=event.customer_id, status=ReferralStatus.PENDING,
                                             program__is_enabled=True, program__conversion_event=event.type
-                                            ).select_related("program"):
+                                            ).select_related(*CONVERTING):
         if _within(referral, event.occurred_at) and _convert(referral, now=now, event=event, amount=0):
             converted.append(referral)
     return converted
@@ -77,24 +79,30 @@ def convert_for_event(*, event_id: int, now: datetime | None = None) -> list[Ref
 
 def _convert(referral: Referral, *, now: datetime, amount: int, order: Order | None = None,
              event: Event | None = None) -> bool:
+    """Claim the pending referral with its final status in one conditional UPDATE: HELD (a hold period or a
+    fraud signal, from registration or found now) or REWARDED, in which case the referrer is rewarded here."""
     program = referral.program
-    due = now + timedelta(days=program.reward_hold_days)
-    claimed = Referral.objects.filter(pk=referral.pk, status=ReferralStatus.PENDING).update(
-        status=ReferralStatus.HELD, converted_at=now, conversion_order=order, conversion_event=event,
-        conversion_amount=amount, reward_due_at=due)
+    # The shop may have changed an email or phone since the registration: checked again (no query).
+    late_signals = identity_signals(referral.referrer, referral.friend)
+    needs_review = referral.needs_review or bool(late_signals)
+    hold = program.reward_hold_days > 0 or needs_review
+    changes = {"status": ReferralStatus.HELD if hold else ReferralStatus.REWARDED, "converted_at": now,
+               "conversion_order": order, "conversion_event": event, "conversion_amount": amount,
+               "reward_due_at": now + timedelta(days=program.reward_hold_days) if hold else None}
+    if late_signals:
+        changes["needs_review"] = True
+    claimed = Referral.objects.filter(pk=referral.pk, status=ReferralStatus.PENDING).update(**changes)
     if claimed != 1:
         return False  # another message converted it first
-    referral = Referral.objects.select_related("program", "code", "referrer", "friend").get(pk=referral.pk)
-    late_signals = identity_signals(referral.referrer, referral.friend)
+    for name, value in changes.items():
+        setattr(referral, name, value)
+    referral.needs_review = needs_review
     if late_signals:
         FraudSignal.objects.bulk_create(
             [FraudSignal(referral=referral, kind=kind, detail=detail, created_at=now) for kind, detail in late_signals],
             ignore_conflicts=True)
-        Referral.objects.filter(pk=referral.pk).update(needs_review=True)
-        referral.needs_review = True
-    hold = program.reward_hold_days > 0 or referral.needs_review
     if not hold:
-        _reward(referral, actor=SYSTEM, now=now)
+        reward_referrer(referral, actor=SYSTEM, now=now)
     record_audit(actor=SYSTEM, action="referral.converted", target=referral,
                  before={"status": ReferralStatus.PENDING},
                  after={"status": referral.status, "order": order.source_id if order else None,
@@ -109,8 +117,8 @@ def _convert(referral: Referral, *, now: datetime, amount: int, order: Order | N
 
 
 def _reward(referral: Referral, *, actor: Actor, now: datetime) -> None:
+    """Reward a referral its caller has already claimed as REWARDED."""
     reward_referrer(referral, actor=actor, now=now)
-    Referral.objects.filter(pk=referral.pk).update(status=ReferralStatus.REWARDED, reward_due_at=None)
     referral.status, referral.reward_due_at = ReferralStatus.REWARDED, None
 
 
@@ -155,10 +163,11 @@ def release_held_referrals(*, now: datetime | None = None, limit: int = 500) -> 
 @transaction.atomic(durable=True)
 def _release(*, referral_id: int, now: datetime) -> bool:
     claimed = Referral.objects.filter(pk=referral_id, status=ReferralStatus.HELD, needs_review=False,
-                                      reward_due_at__lte=now).update(status=ReferralStatus.REWARDED)
+                                      reward_due_at__lte=now).update(status=ReferralStatus.REWARDED,
+                                                                     reward_due_at=None)
     if claimed != 1:
         return False
-    referral = Referral.objects.select_related("program", "code", "referrer", "friend").get(pk=referral_id)
+    referral = Referral.objects.select_related(*CONVERTING).get(pk=referral_id)
     _reward(referral, actor=SYSTEM, now=now)
     record_audit(actor=SYSTEM, action="referral.released", target=referral, before={"status": ReferralStatus.HELD},
                  after={"status": ReferralStatus.REWARDED, "skipped_reason": referral.skipped_reason})
@@ -170,11 +179,11 @@ def approve_referral(*, referral: Referral, actor: Actor, note: str = "", now: d
     """A marketer clears a held referral: the referrer is rewarded now. Only a HELD one, once."""
     now = now or timezone.now()
     claimed = Referral.objects.filter(pk=referral.pk, status=ReferralStatus.HELD).update(
-        status=ReferralStatus.REWARDED, needs_review=False, decided_by=actor.user, decided_at=now,
-        decision_note=note[:255])
+        status=ReferralStatus.REWARDED, needs_review=False, reward_due_at=None, decided_by=actor.user,
+        decided_at=now, decision_note=note[:255])
     if claimed != 1:
         raise ReferralError(ReferralReason.ALREADY_DECIDED)
-    referral = Referral.objects.select_related("program", "code", "referrer", "friend").get(pk=referral.pk)
+    referral = Referral.objects.select_related(*CONVERTING).get(pk=referral.pk)
     _reward(referral, actor=actor, now=now)
     record_audit(actor=actor, action="referral.approved", target=referral, before={"status": ReferralStatus.HELD},
                  after={"status": ReferralStatus.REWARDED, "note": note, "skipped_reason": referral.skipped_reason})

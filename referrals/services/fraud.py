@@ -9,6 +9,9 @@ a marketer's review.
 import re
 from datetime import datetime, timedelta
 
+from django.db.models import Count, Exists, Subquery, Value
+from django.db.models.functions import Coalesce
+
 from referrals.models import FraudSignalKind, Referral, ReferralCode
 from retention.models import Customer
 
@@ -76,16 +79,36 @@ def identity_signals(referrer: Customer, friend: Customer) -> list[tuple[str, st
     return signals
 
 
+def code_fact_expressions(*, code: ReferralCode, ip_address: str | None, device_id: str, now: datetime) -> dict:
+    """What fraud_signals needs to know about the code's other referrals, as expressions to annotate onto one
+    query (the register service reads them with its other checks in a single round trip)."""
+    others = Referral.objects.filter(code=code).order_by()
+    recent = others.filter(registered_at__gt=now - BURST_WINDOW, registered_at__lte=now).values("code").annotate(
+        n=Count("pk")).values("n")[:1]
+    return {
+        "fraud_same_device": Exists(others.filter(device_id=device_id)) if device_id else Value(False),
+        "fraud_same_ip": Exists(others.filter(ip_address=ip_address)) if ip_address else Value(False),
+        "fraud_recent": Coalesce(Subquery(recent), 0),
+    }
+
+
+def signals_from(facts: dict, *, referrer: Customer, friend: Customer, ip_address: str | None
+                 ) -> list[tuple[str, str]]:
+    """[(FraudSignalKind, detail)] from the identities and the facts of code_fact_expressions."""
+    signals = identity_signals(referrer, friend)
+    if facts["fraud_same_device"]:
+        signals.append((FraudSignalKind.SAME_DEVICE, "Another friend of this code signed up on this device."))
+    if facts["fraud_same_ip"]:
+        signals.append((FraudSignalKind.SAME_IP, f"Another friend of this code signed up from {ip_address}."))
+    if facts["fraud_recent"] + 1 >= BURST_COUNT:
+        signals.append((FraudSignalKind.BURST, f"{facts['fraud_recent'] + 1} sign-ups on this code within an hour."))
+    return signals
+
+
 def fraud_signals(*, code: ReferralCode, referrer: Customer, friend: Customer, ip_address: str | None,
                   device_id: str, now: datetime) -> list[tuple[str, str]]:
-    """[(FraudSignalKind, detail)] for a referral about to be registered on `code`."""
-    signals = identity_signals(referrer, friend)
-    others = Referral.objects.filter(code=code)
-    if device_id and others.filter(device_id=device_id).exists():
-        signals.append((FraudSignalKind.SAME_DEVICE, "Another friend of this code signed up on this device."))
-    if ip_address and others.filter(ip_address=ip_address).exists():
-        signals.append((FraudSignalKind.SAME_IP, f"Another friend of this code signed up from {ip_address}."))
-    recent = others.filter(registered_at__gt=now - BURST_WINDOW, registered_at__lte=now).count()
-    if recent + 1 >= BURST_COUNT:
-        signals.append((FraudSignalKind.BURST, f"{recent + 1} sign-ups on this code within an hour."))
-    return signals
+    """[(FraudSignalKind, detail)] for a referral about to be registered on `code` (one query)."""
+    facts = ReferralCode.objects.filter(pk=code.pk).annotate(**code_fact_expressions(
+        code=code, ip_address=ip_address, device_id=device_id, now=now)).values(
+        "fraud_same_device", "fraud_same_ip", "fraud_recent").get()
+    return signals_from(facts, referrer=referrer, friend=friend, ip_address=ip_address)

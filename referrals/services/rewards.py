@@ -7,7 +7,7 @@ the referral's status moves only by conditional UPDATE, and a reward is unique p
 from datetime import datetime
 
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import Count, F, Q
 
 from campaigns.models import CodeSource, DiscountType
 from campaigns.services.codes import ALREADY_USED, issue_code, withdraw_code
@@ -84,32 +84,40 @@ def loyalty_program_for(program: ReferralProgram) -> LoyaltyProgram | None:
 
 
 def _locked_account(loyalty_program: LoyaltyProgram, customer: Customer) -> LoyaltyAccount:
-    account = account_for(program=loyalty_program, customer=customer)
-    return (LoyaltyAccount.objects.select_for_update(of=("self",)).select_related("program", "tier", "customer")
-            .get(pk=account.pk))
+    locked = LoyaltyAccount.objects.select_for_update(of=("self",)).select_related("program", "tier", "customer")
+    account = locked.filter(program=loyalty_program, customer=customer).first()  # usually there: one query
+    if account is None:
+        account = locked.get(pk=account_for(program=loyalty_program, customer=customer).pk)
+    return account
 
 
 def reward_referrer(referral: Referral, *, actor: Actor, now: datetime) -> ReferralReward | None:
-    """Give the referrer the reward of their tier, or record on the referral why not (skipped_reason)."""
-    program = ReferralProgram.objects.get(pk=referral.program_id)
+    """Give the referrer the reward of their tier, or record on the referral why not (skipped_reason).
+
+    `referral` comes with program (and its loyalty_program), code, referrer and friend loaded."""
+    program = referral.program
     lock_referrer_code(referral.code_id)
-    if monthly_limit_reached(program, referral.referrer, now):
+    # Counted after the lock: the referrer's concurrent rewards have committed or wait behind us.
+    counts = ReferralReward.objects.filter(program=program, customer_id=referral.referrer_id,
+                                           role=RewardRole.REFERRER, is_cancelled=False).aggregate(
+        total=Count("pk"), this_month=Count("pk", filter=Q(created_at__gte=month_start(now))))
+    limit = program.max_rewards_per_referrer_per_month
+    if limit is not None and counts["this_month"] >= limit:
         return _skip(referral, LIMIT_REACHED)
-    number = ReferralReward.objects.filter(program=program, customer_id=referral.referrer_id,
-                                           role=RewardRole.REFERRER, is_cancelled=False).count() + 1
-    tier = tier_for(list(program.tiers.select_related("campaign")), number)
+    tier = tier_for(list(program.tiers.select_related("campaign")), counts["total"] + 1)
     if tier is None:
         return _skip(referral, NO_TIER)
     cost = reward_cost(program, tier)
     try:
+        if program.budget is None:  # nothing to hand back: no savepoint needed
+            return _give(referral, program, tier, cost, actor=actor, now=now)
         # One savepoint for budget and reward: a reward that cannot be given hands its budget back.
         with transaction.atomic():
-            if program.budget is not None:
-                # The conditional UPDATE is the budget's guard: two conversions cannot both take the last euro.
-                taken = ReferralProgram.objects.filter(pk=program.pk, budget_spent__lte=F("budget") - cost).update(
-                    budget_spent=F("budget_spent") + cost)
-                if taken != 1:
-                    raise _Skipped(BUDGET_EXHAUSTED)
+            # The conditional UPDATE is the budget's guard: two conversions cannot both take the last euro.
+            taken = ReferralProgram.objects.filter(pk=program.pk, budget_spent__lte=F("budget") - cost).update(
+                budget_spent=F("budget_spent") + cost)
+            if taken != 1:
+                raise _Skipped(BUDGET_EXHAUSTED)
             return _give(referral, program, tier, cost, actor=actor, now=now)
     except _Skipped as skipped:
         return _skip(referral, skipped.reason)
