@@ -12,10 +12,20 @@ from retention.management.commands import seed_demo
 from retention.management.commands.seed_demo import demo_customer, derived_order_fields
 from retention.models import ConsentRecord, Customer, Order, OrderItem, OrderStatus
 from retention.roles import MARKETING, SUPPORT
+from retention.tests.factories import CustomerFactory
 
 pytestmark = pytest.mark.django_db
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
+
+
+@pytest.fixture(autouse=True)
+def _without_other_apps_demo_content(monkeypatch):
+    """These tests are about retention's demo customers: the other apps' receivers add their own."""
+    from retention.signals import demo_data_seeded
+
+    monkeypatch.setattr(demo_data_seeded, "receivers", [])
+    monkeypatch.setattr(demo_data_seeded, "sender_receivers_cache", {})
 
 
 @pytest.fixture
@@ -92,10 +102,11 @@ def test_second_run_adds_nothing_and_prints_the_same_logins(var_dir, capsys):
 
 def test_customers_option_tops_up(var_dir, monkeypatch):
     monkeypatch.setattr(seed_demo, "CHUNK_SIZE", 15)  # several chunks, generated while the previous is written
-    call_command("seed_demo", "--customers", "40")
-    call_command("seed_demo", "--customers", "70")
-    assert Customer.objects.count() == 70
-    source_ids = sorted(Customer.objects.values_list("source_id", flat=True))
+    CustomerFactory(source_id="demo-referred-0001")  # another app's demo customer: not a numbered one
+    call_command("seed_demo", "--customers", "41")
+    call_command("seed_demo", "--customers", "71")
+    assert Customer.objects.count() == 71
+    source_ids = sorted(Customer.objects.exclude(source_id="demo-referred-0001").values_list("source_id", flat=True))
     assert source_ids[0] == "demo-00000001" and source_ids[-1] == "demo-00000070"
     assert Order.objects.values("source_id").distinct().count() == Order.objects.count()
     assert Customer.objects.filter(orders_count__gt=0).count() == Order.objects.filter(
@@ -149,3 +160,44 @@ def test_large_counts_on_postgresql_are_written_by_processes_and_top_up(var_dir,
     with connection.cursor() as cursor:
         cursor.execute("SHOW session_replication_role")
         assert cursor.fetchone()[0] == "origin"
+
+
+def _index_names(connection) -> set[str]:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT indexname FROM pg_indexes WHERE tablename IN ('retention_customer', 'retention_order',"
+                       " 'retention_orderitem', 'retention_consentrecord', 'retention_customer_tags')")
+        return {row[0] for row in cursor.fetchall()}
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_large_load_builds_secondary_indexes_at_the_end_and_a_crashed_one_is_repaired(var_dir, monkeypatch):
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("deferred indexes are PostgreSQL's")
+    before = _index_names(connection)
+    monkeypatch.setattr(seed_demo, "CHUNK_SIZE", 50)
+    monkeypatch.setattr(seed_demo, "DEFER_INDEXES_FROM", 100)
+    # when a large load runs: same indexes after it, and the list it kept is gone
+    assert seed_demo.seed_customers(count=150, workers=2, now=NOW) == 150
+    assert _index_names(connection) == before
+    assert not (var_dir / "seed_demo-deferred-indexes.sql").exists()
+    # when a load dies half-way, its indexes are built again on the way out
+    def crash(**kwargs):
+        assert "customer_signed_up" not in _index_names(connection)  # deferred while loading
+        raise RuntimeError("killed")
+
+    monkeypatch.setattr(seed_demo, "_seed_in_processes", crash)
+    with pytest.raises(RuntimeError):
+        seed_demo.seed_customers(count=600, workers=2, now=NOW)
+    assert _index_names(connection) == before
+    # and if the process itself died (nothing on the way out), the next run repairs it first
+    with monkeypatch.context() as died:
+        died.setattr(seed_demo, "restore_deferred_indexes", lambda: 0)
+        with pytest.raises(RuntimeError):
+            seed_demo.seed_customers(count=600, workers=2, now=NOW)
+    assert "customer_signed_up" not in _index_names(connection)
+    call_command("seed_demo", "--customers", "150")
+    assert _index_names(connection) == before
+    assert Customer.objects.count() == 150

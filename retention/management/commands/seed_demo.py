@@ -302,27 +302,88 @@ def seed_customers(*, count: int, seed: int = 2024, now: datetime | None = None,
     On PostgreSQL a large count is written by `workers` processes (default: one per core), each generating
     and COPYing whole chunks over its own connection: generation is CPU-bound Python, so threads would
     share one core. Elsewhere (SQLite: one writer) one process writes while a thread generates the next chunk.
+    A large load into a (nearly) empty database builds the secondary indexes once at the end
+    (`defer_secondary_indexes`).
     """
     now = now or timezone.now()
-    last = Customer.objects.filter(source_id__startswith=SOURCE_PREFIX).order_by("-source_id").first()
+    restore_deferred_indexes()  # a large load that crashed left its list of indexes behind
+    # Only numbered demo customers count: other apps' demo content may use the prefix too ("demo-referred-…").
+    last = (Customer.objects.filter(source_id__regex=rf"^{SOURCE_PREFIX}[0-9]{{8}}$").order_by("-source_id")
+            .first())
     number = int(last.source_id.removeprefix(SOURCE_PREFIX)) + 1 if last else 1
     tag_names = [name for name, _chance in TAG_CHANCES] + ["returning"]
     Tag.objects.bulk_create([Tag(name=name) for name in tag_names], ignore_conflicts=True)
     tag_ids = dict(Tag.objects.filter(name__in=tag_names).values_list("name", "id"))
     workers = workers or os.cpu_count() or 1
     # Other processes cannot see an open transaction's rows (a caller's atomic block, a test's): stay in it.
-    if connection.vendor == "postgresql" and workers > 1 and count > CHUNK_SIZE and not connection.in_atomic_block:
-        return _seed_in_processes(count=count, first_number=number, seed=seed, tag_ids=tag_ids, now=now,
-                                  progress=progress, workers=workers)
-    writer = _BulkWriter()
-    _prepare_bulk_session(writer)
+    outside_transaction = connection.vendor == "postgresql" and not connection.in_atomic_block
+    deferred = (outside_transaction and count >= DEFER_INDEXES_FROM
+                and count >= 4 * Customer.objects.count() and defer_secondary_indexes())
     try:
-        return _seed_in_this_process(writer, count=count, number=number, seed=seed, tag_ids=tag_ids, now=now,
-                                     progress=progress)
+        if outside_transaction and workers > 1 and count > CHUNK_SIZE:
+            return _seed_in_processes(count=count, first_number=number, seed=seed, tag_ids=tag_ids, now=now,
+                                      progress=progress, workers=workers)
+        writer = _BulkWriter()
+        _prepare_bulk_session(writer)
+        try:
+            return _seed_in_this_process(writer, count=count, number=number, seed=seed, tag_ids=tag_ids, now=now,
+                                         progress=progress)
+        finally:
+            if writer.copy:
+                with connection.cursor() as cursor:
+                    cursor.execute("RESET session_replication_role")
     finally:
-        if writer.copy:
-            with connection.cursor() as cursor:
-                cursor.execute("RESET session_replication_role")
+        if deferred:
+            restore_deferred_indexes()
+
+
+# Building an index once over a million rows is several times cheaper than keeping it up to date row by row.
+DEFER_INDEXES_FROM = 100_000
+DEFERRED_INDEX_MODELS = (Customer, Customer.tags.through, ConsentRecord, Order, OrderItem)
+
+
+def _deferred_indexes_file():
+    return settings.VAR_DIR / "seed_demo-deferred-indexes.sql"
+
+
+def defer_secondary_indexes() -> bool:
+    """Drop the non-unique indexes of the tables seed_demo fills, after writing how to build them again to
+    var/ (so a crashed load is repaired by the next run, restore_deferred_indexes). Unique indexes and
+    constraints stay: they guard the data. Returns whether any was dropped."""
+    tables = [model._meta.db_table for model in DEFERRED_INDEX_MODELS]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = current_schema() AND tablename = ANY(%s)"
+            " AND indexdef NOT LIKE 'CREATE UNIQUE %%'"
+            " AND NOT EXISTS (SELECT 1 FROM pg_constraint WHERE conname = indexname)", [tables],
+        )
+        indexes = cursor.fetchall()
+        if not indexes:
+            return False
+        path = _deferred_indexes_file()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("".join(definition.replace("CREATE INDEX ", "CREATE INDEX IF NOT EXISTS ", 1) + ";\n"
+                                for _name, definition in indexes))
+        for name, _definition in indexes:
+            cursor.execute(f"DROP INDEX IF EXISTS {connection.ops.quote_name(name)}")
+    return True
+
+
+def restore_deferred_indexes() -> int:
+    """Build the indexes defer_secondary_indexes dropped (idempotent); return how many statements ran."""
+    path = _deferred_indexes_file()
+    if connection.vendor != "postgresql" or not path.exists():
+        return 0
+    statements = [line for line in path.read_text().splitlines() if line.strip()]
+    with connection.cursor() as cursor:
+        cursor.execute("SET maintenance_work_mem TO '256MB'")
+        for statement in statements:
+            cursor.execute(statement)
+        for model in DEFERRED_INDEX_MODELS:
+            cursor.execute(f"ANALYZE {connection.ops.quote_name(model._meta.db_table)}")
+        cursor.execute("RESET maintenance_work_mem")
+    path.unlink()
+    return len(statements)
 
 
 def _seed_in_this_process(writer: _BulkWriter, *, count: int, number: int, seed: int, tag_ids: dict[str, int],
@@ -442,6 +503,8 @@ class Command(BaseCommand):
 
     def handle(self, *args, customers: int, seed: int, **options):
         lines, _created = ensure_demo_users(settings.VAR_DIR / "demo-logins.txt")
+        if restore_deferred_indexes():
+            self.stdout.write("Rebuilt the indexes an interrupted large run had deferred.")
         present = Customer.objects.count()
         missing = max(0, customers - present)
         if missing:
