@@ -7,10 +7,14 @@ conditional UPDATE, the referrer's tier under a row lock, the budget, 500 loyalt
 and the referral.converted webhook). Friends, referrers and orders are set up beforehand with bulk_create.
 Every run uses fresh source ids (the points ledger is append-only, so earlier runs' rows stay).
 
-    .venv/bin/python bench/referrals_throughput.py [--count N] [--clients N]
+    .venv/bin/python bench/referrals_throughput.py [--count N] [--clients N] [--profile N]
+
+The first --profile referrals run in one thread to print queries and CPU per call (the ceiling they put on
+the rate with every core busy); the rest run on --clients threads for the wall-clock rates.
 """
 
 import argparse
+import os
 import sys
 import threading
 import time
@@ -50,6 +54,34 @@ def run_clients(clients: int, items: list, work) -> float:
     return time.perf_counter() - started
 
 
+def profile(items: list, work) -> tuple[float, float]:
+    """Run `work` over `items` in this thread: (queries per call, CPU milliseconds per call). CPU time of the
+    process, so a shared machine's other load does not count; the database server's own CPU is not in it."""
+    from django.db import connection
+
+    queries = 0
+
+    def count(execute, sql, params, many, context):
+        nonlocal queries
+        queries += 1
+        return execute(sql, params, many, context)
+
+    started = time.process_time()
+    with connection.execute_wrapper(count):
+        for item in items:
+            work(item)
+    cpu = time.process_time() - started
+    return queries / len(items), cpu * 1000 / len(items)
+
+
+def cpu_line(label: str, queries: float, cpu_ms: float) -> str:
+    cores = os.cpu_count() or 1
+    ceiling = cores * 1000 / cpu_ms if cpu_ms else float("inf")
+    verdict = "OK" if ceiling >= TARGET_PER_SECOND else "MISSED"
+    return (f"{label:<26} {queries:5.1f} queries/call, {cpu_ms:5.2f} ms CPU/call -> at most {ceiling:7.0f}/s"
+            f" on {cores} cores   target >= {TARGET_PER_SECOND:.0f}/s  {verdict}")
+
+
 def line(label: str, count: int, seconds: float) -> str:
     rate = count / seconds if seconds else float("inf")
     verdict = "OK" if rate >= TARGET_PER_SECOND else "MISSED"
@@ -61,6 +93,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--count", type=int, default=20_000, help="referrals to register and convert")
     parser.add_argument("--clients", type=int, default=4, help="concurrent clients (threads, one connection each)")
+    parser.add_argument("--profile", type=int, default=50,
+                        help="of --count, how many run first in one thread to measure queries and CPU per call")
     arguments = parser.parse_args()
     setup_django()
 
@@ -98,21 +132,32 @@ def main() -> None:
     pairs = [(codes[index % referrer_count].code, friend) for index, friend in enumerate(friends)]
     print(f"Set up {referrer_count} referrers, {len(friends)} friends ({arguments.clients} clients).")
 
-    registering = run_clients(arguments.clients, pairs, lambda pair: register_referral(
-        code=pair[0], friend=pair[1], actor=actor))
+    profiled = max(1, min(arguments.profile, arguments.count // 2))
+
+    def register(pair) -> None:
+        register_referral(code=pair[0], friend=pair[1], actor=actor)
+
+    def convert(order_id: int) -> None:
+        convert_for_order(order_id=order_id)
+
+    register_cost = profile(pairs[:profiled], register)
+    registering = run_clients(arguments.clients, pairs[profiled:], register)
     orders = Order.objects.bulk_create(
         Order(source_id=f"bench-ref-{run}-o{index}", customer=friend, amount=5000, currency="EUR",
               status=OrderStatus.PAID, created_at=timezone.now())
         for index, friend in enumerate(friends))
-    converting = run_clients(arguments.clients, [order.pk for order in orders],
-                             lambda order_id: convert_for_order(order_id=order_id))
+    order_ids = [order.pk for order in orders]
+    convert_cost = profile(order_ids[:profiled], convert)
+    converting = run_clients(arguments.clients, order_ids[profiled:], convert)
 
     registered = Referral.objects.filter(program=program).count()
     rewarded = Referral.objects.filter(program=program, status=ReferralStatus.REWARDED).count()
     assert registered == arguments.count, registered
     assert rewarded == arguments.count, rewarded
-    print(line("Registering referrals", registered, registering))
-    print(line("Converting (first order)", rewarded, converting))
+    print(cpu_line("Registering (per call)", *register_cost))
+    print(cpu_line("Converting (per call)", *convert_cost))
+    print(line("Registering referrals", registered - profiled, registering))
+    print(line("Converting (first order)", rewarded - profiled, converting))
 
 
 if __name__ == "__main__":
