@@ -3,6 +3,7 @@ durable transaction (except where marked "not durable"); time-dependent ones tak
 
 - programs.create_program(*, data, actor) / update_program(*, program, data, actor)
 - earning.earn_for_order(*, order_id, now=None) / reverse_order_points(*, order_id, now=None)
+  earn_for_orders(*, order_ids, now=None): the same for many orders in one set-based transaction (bulk)
   earn_for_event(*, event_id, now=None) / earn_signup_bonus(*, customer_id, now=None)
 - rewards.redeem_reward(*, account_or_customer, reward, actor, now=None) -> RewardRedemption
   fulfil_reward_redemption(*, redemption, actor, now=None); unavailability(reward, account) (a read)

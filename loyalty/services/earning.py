@@ -15,17 +15,39 @@ program's earn nothing in that program.
 from datetime import datetime, timedelta
 
 from django.db import transaction
+from django.db.models import F, Sum
 from django.utils import timezone
 
 from loyalty.locks import lock_accounts
-from loyalty.models import BonusPeriod, EarningRule, EntryKind, LoyaltyProgram, PointLot
-from loyalty.services.ledger import account_for, credit, credit_pending, has_entry, post_entry, take_from_lots
-from loyalty.services.tiers import award_milestones, evaluate_tier
-from retention.messaging.services.webhooks import emit_webhook
-from retention.models import Customer, Event, Order, OrderStatus
+from loyalty.models import (
+    BonusPeriod,
+    EarningRule,
+    EntryKind,
+    LedgerEntry,
+    LoyaltyAccount,
+    LoyaltyProgram,
+    MilestoneAchievement,
+    PointLot,
+    TierBasis,
+)
+from loyalty.services.ledger import (
+    EARNED_KINDS,
+    account_for,
+    credit,
+    credit_pending,
+    expiry_for,
+    has_entry,
+    post_entry,
+    take_from_lots,
+)
+from loyalty.services.notifications import notify_tier_changed
+from loyalty.services.tiers import TIER_WINDOW, award_milestones, evaluate_tier, reached, tier_for
+from retention.messaging.services.webhooks import emit_webhook, emit_webhooks
+from retention.models import Customer, Event, Order, OrderItem, OrderStatus
 from retention.money import round_half_up
 
 REFUNDED = (OrderStatus.REFUNDED, OrderStatus.CANCELLED)
+BATCH = 500  # rows per INSERT/UPDATE statement in earn_for_orders (SQLite's parameter limit)
 
 
 def active_programs() -> list[LoyaltyProgram]:
@@ -224,3 +246,124 @@ def earn_signup_bonus(*, customer_id: int, now: datetime | None = None) -> list:
         entries.append(entry)
         _after_earning(account, entry, points=points, source={"signup": True}, now=now)
     return entries
+
+
+@transaction.atomic(durable=True)
+def earn_for_orders(*, order_ids: list[int], now: datetime | None = None) -> list:
+    """earn_for_order for many orders in ONE transaction, set-based: a fixed number of statements per call
+    (plus one per tier change or milestone reached), whatever the number of orders. Returns the new entries.
+
+    Same rules and guarantees as earn_for_order: the accounts are created in one statement and locked in
+    id order, orders are taken in id order (a later order of the same customer sees the tier an earlier
+    one reached), a source already earned is skipped (the unique constraint backs it), the tier is
+    re-evaluated after each earning, milestones come once at the end of the batch. Used by bulk order
+    imports, the Celery task for batches and the demo data. Callers pass at most a few thousand ids.
+    """
+    now = now or timezone.now()
+    orders = list(Order.objects.select_related("customer").filter(pk__in=order_ids, status=OrderStatus.PAID)
+                  .order_by("pk"))
+    programs = active_programs()
+    if not orders or not programs:
+        return []
+    items = {}
+    for item in OrderItem.objects.filter(order__in=orders).order_by("pk"):
+        items.setdefault(item.order_id, []).append(item)
+    customer_ids = sorted({order.customer_id for order in orders})
+    LoyaltyAccount.objects.bulk_create(
+        [LoyaltyAccount(program=program, customer_id=customer_id) for customer_id in customer_ids
+         for program in programs], ignore_conflicts=True, batch_size=BATCH)
+    by_program = {program.pk: program for program in programs}
+    accounts = list(
+        LoyaltyAccount.objects.select_for_update(of=("self",)).select_related("tier", "customer")
+        .filter(customer_id__in=customer_ids, program_id__in=by_program).order_by("pk")
+    )
+    by_customer = {}
+    for account in accounts:
+        account.program = by_program[account.program_id]
+        by_customer.setdefault(account.customer_id, []).append(account)
+    done = set(LedgerEntry.objects.filter(
+        account__in=accounts, kind__in=(EntryKind.EARN, EntryKind.PENDING), source_type="order",
+        source_id__in=[order.source_id for order in orders]).values_list("account_id", "source_id"))
+    window = dict(LedgerEntry.objects.filter(
+        account__in=[a for a in accounts if a.program.tier_basis == TierBasis.ROLLING_12_MONTHS],
+        kind__in=EARNED_KINDS, created_at__gt=now - TIER_WINDOW,
+    ).values("account_id").annotate(total=Sum(F("points") + F("pending_points"))).values_list("account_id", "total"))
+    tiers = {program.pk: sorted(program.tiers.all(), key=lambda tier: tier.threshold) for program in programs}
+
+    entries, lots, earned, tier_changes, touched = [], [], [], [], {}
+    for order in orders:
+        for account in by_customer.get(order.customer_id, []):
+            program = account.program
+            if (account.pk, order.source_id) in done:
+                continue
+            tier_percent = account.tier.multiplier_percent if account.tier_id else 100
+            points = order_points(program, order, items.get(order.pk, []), tier_multiplier_percent=tier_percent)
+            if points <= 0:
+                continue
+            done.add((account.pk, order.source_id))
+            touched[account.pk] = account
+            # The same moves as ledger.post_entry/credit/credit_pending, in memory.
+            debt = max(0, -account.points)
+            pending = bool(program.pending_days)
+            if pending:
+                account.pending_points += points
+            else:
+                account.points += points
+            account.lifetime_points += points
+            entry = LedgerEntry(
+                account=account, kind=EntryKind.PENDING if pending else EntryKind.EARN,
+                points=0 if pending else points, pending_points=points if pending else 0,
+                balance_after=account.points, pending_after=account.pending_points, source_type="order",
+                source_id=order.source_id[:255], description=f"Order {order.source_id}"[:255], created_at=now)
+            entries.append(entry)
+            lots.append(PointLot(
+                account=account, entry=entry, points=points, remaining=points if pending else max(0, points - debt),
+                earned_at=now, available_at=now + timedelta(days=program.pending_days),
+                expires_at=expiry_for(program, now), is_pending=pending))
+            earned.append((account, entry, order))
+            # evaluate_tier, in memory: the window's sum plus what this batch earned.
+            if tiers[program.pk] or account.tier_id is not None:
+                window[account.pk] = window.get(account.pk, 0) + points
+                points_now = (account.lifetime_points if program.tier_basis == TierBasis.LIFETIME
+                              else window[account.pk])
+                new_tier = tier_for(tiers[program.pk], points_now)
+                if (new_tier.pk if new_tier else None) != account.tier_id:
+                    tier_changes.append((account, account.tier if account.tier_id else None, new_tier, points_now))
+                account.tier_points, account.tier = points_now, new_tier
+    if not entries:
+        return []
+    LedgerEntry.objects.bulk_create(entries, batch_size=BATCH)
+    for lot in lots:
+        lot.entry_id = lot.entry.pk
+    PointLot.objects.bulk_create(lots, batch_size=BATCH)
+    LoyaltyAccount.objects.bulk_update(
+        list(touched.values()), ["points", "pending_points", "lifetime_points", "tier_points", "tier"],
+        batch_size=BATCH)
+    for account, old_tier, new_tier, points_now in tier_changes:
+        emit_webhook(type="loyalty.tier_changed", now=now, data={
+            "customer": account.customer.source_id, "program": account.program_id,
+            "previous_tier": old_tier.name if old_tier else None, "tier": new_tier.name if new_tier else None,
+            "tier_points": points_now,
+        })
+        notify_tier_changed(account, old_tier=old_tier, new_tier=new_tier, now=now)
+    _award_milestones_in_batch(list(touched.values()), now=now)
+    emit_webhooks(type="loyalty.points_earned", now=now, items=[{
+        "customer": account.customer.source_id, "program": account.program_id, "points": entry.points
+        + entry.pending_points, "pending": entry.kind == EntryKind.PENDING, "balance": entry.balance_after,
+        "pending_points": entry.pending_after, "order": order.source_id,
+    } for account, entry, order in earned])
+    return entries
+
+
+def _award_milestones_in_batch(accounts: list, *, now: datetime) -> None:
+    """award_milestones for the accounts that may have reached one: one query for what they already got."""
+    candidates = [account for account in accounts if account.program.milestones.all()]
+    if not candidates:
+        return
+    achieved = set(MilestoneAchievement.objects.filter(account__in=candidates)
+                   .values_list("account_id", "milestone_id"))
+    for account in candidates:
+        milestones = list(account.program.milestones.all())
+        if any((account.pk, milestone.pk) not in achieved and reached(milestone, account, account.customer)
+               for milestone in milestones):
+            award_milestones(account, now=now, milestones=milestones)

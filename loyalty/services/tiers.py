@@ -94,7 +94,7 @@ def award_milestones(account: LoyaltyAccount, *, now: datetime, milestones: list
     while progress:
         progress = False
         for milestone in milestones:
-            if milestone.pk in done or not _reached(milestone, account, customer):
+            if milestone.pk in done or not reached(milestone, account, customer):
                 continue
             try:
                 with transaction.atomic():
@@ -114,7 +114,7 @@ def award_milestones(account: LoyaltyAccount, *, now: datetime, milestones: list
     return achieved
 
 
-def _reached(milestone: Milestone, account: LoyaltyAccount, customer) -> bool:
+def reached(milestone: Milestone, account: LoyaltyAccount, customer) -> bool:
     if milestone.kind == MilestoneKind.POINTS:
         return account.lifetime_points >= milestone.threshold
     if milestone.kind == MilestoneKind.ORDERS:
