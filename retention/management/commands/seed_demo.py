@@ -35,6 +35,7 @@ from retention.models import (
     Tag,
 )
 from retention.roles import MARKETING, SUPPORT
+from retention.signals import demo_data_seeded
 
 SOURCE_PREFIX = "demo-"
 CHUNK_SIZE = 10_000
@@ -520,4 +521,8 @@ class Command(BaseCommand):
             ))
         else:
             self.stdout.write(f"{present:,} customers already present; nothing added.")
+        # Apps to the right add demo campaigns, programs... through their services (retention never imports them).
+        for _receiver, line in demo_data_seeded.send(sender=self.__class__):
+            if line:
+                self.stdout.write(line)
         self.stdout.write("\n".join(lines))
