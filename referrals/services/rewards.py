@@ -38,15 +38,6 @@ def month_start(now: datetime) -> datetime:
     return now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
 
 
-def monthly_limit_reached(program: ReferralProgram, referrer: Customer, now: datetime) -> bool:
-    limit = program.max_rewards_per_referrer_per_month
-    if limit is None:
-        return False
-    given = ReferralReward.objects.filter(program=program, customer=referrer, role=RewardRole.REFERRER,
-                                          is_cancelled=False, created_at__gte=month_start(now)).count()
-    return given >= limit
-
-
 def tier_for(tiers: list[ReferralTier], number: int) -> ReferralTier | None:
     """The tier of the `number`th rewarded referral: the highest whose `referrals` is reached."""
     reached = [tier for tier in tiers if tier.referrals <= number]
