@@ -14,7 +14,7 @@ program's earn nothing in that program.
 
 from datetime import datetime, timedelta
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F, Sum
 from django.utils import timezone
 
@@ -40,7 +40,7 @@ from loyalty.services.ledger import (
     post_entry,
     take_from_lots,
 )
-from loyalty.services.notifications import notify_tier_changed
+from loyalty.services.notifications import notify_tier_changed, tier_changed_templates
 from loyalty.services.tiers import TIER_WINDOW, award_milestones, evaluate_tier, reached, tier_for
 from retention.messaging.services.webhooks import emit_webhook, emit_webhooks
 from retention.models import Customer, Event, Order, OrderItem, OrderStatus
@@ -336,16 +336,17 @@ def earn_for_orders(*, order_ids: list[int], now: datetime | None = None) -> lis
     for lot in lots:
         lot.entry_id = lot.entry.pk
     PointLot.objects.bulk_create(lots, batch_size=BATCH)
-    LoyaltyAccount.objects.bulk_update(
-        list(touched.values()), ["points", "pending_points", "lifetime_points", "tier_points", "tier"],
-        batch_size=BATCH)
-    for account, old_tier, new_tier, points_now in tier_changes:
-        emit_webhook(type="loyalty.tier_changed", now=now, data={
+    _update_accounts(list(touched.values()))
+    if tier_changes:
+        emit_webhooks(type="loyalty.tier_changed", now=now, items=[{
             "customer": account.customer.source_id, "program": account.program_id,
             "previous_tier": old_tier.name if old_tier else None, "tier": new_tier.name if new_tier else None,
             "tier_points": points_now,
-        })
-        notify_tier_changed(account, old_tier=old_tier, new_tier=new_tier, now=now)
+        } for account, old_tier, new_tier, points_now in tier_changes])
+        templates = tier_changed_templates()
+        if templates:
+            for account, old_tier, new_tier, _points in tier_changes:
+                notify_tier_changed(account, old_tier=old_tier, new_tier=new_tier, now=now, templates=templates)
     _award_milestones_in_batch(list(touched.values()), now=now)
     emit_webhooks(type="loyalty.points_earned", now=now, items=[{
         "customer": account.customer.source_id, "program": account.program_id, "points": entry.points
@@ -353,6 +354,26 @@ def earn_for_orders(*, order_ids: list[int], now: datetime | None = None) -> lis
         "pending_points": entry.pending_after, "order": order.source_id,
     } for account, entry, order in earned])
     return entries
+
+
+ACCOUNT_COLUMNS = ("id", "points", "pending_points", "lifetime_points", "tier_points", "tier_id")
+
+
+def _update_accounts(accounts: list) -> None:
+    """The accounts' new balances and tiers, one UPDATE ... FROM (VALUES) per BATCH rows (PostgreSQL and
+    SQLite >= 3.33 both have it); Django's bulk_update builds a CASE per column and row, ten times slower."""
+    table = LoyaltyAccount._meta.db_table
+    with connection.cursor() as cursor:
+        for offset in range(0, len(accounts), BATCH):
+            chunk = accounts[offset:offset + BATCH]
+            rows = ", ".join(["(%s, %s, %s, %s, %s, %s)"] * len(chunk))
+            params = [value for account in chunk for value in (
+                account.pk, account.points, account.pending_points, account.lifetime_points, account.tier_points,
+                account.tier_id)]
+            sets = ", ".join(f"{column} = CAST(v.{column} AS bigint)" for column in ACCOUNT_COLUMNS[1:])
+            sql = (f"WITH v({', '.join(ACCOUNT_COLUMNS)}) AS (VALUES {rows}) "  # noqa: S608 - placeholders only
+                   f"UPDATE {table} SET {sets} FROM v WHERE {table}.id = CAST(v.id AS bigint)")
+            cursor.execute(sql, params)
 
 
 def _award_milestones_in_batch(accounts: list, *, now: datetime) -> None:
