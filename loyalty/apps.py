@@ -18,3 +18,8 @@ class LoyaltyConfig(AppConfig):
         customer_created.connect(receivers.on_customer_created, dispatch_uid="loyalty.customer_created")
         register_export_section("loyalty", customer_loyalty_export)
         register_panels()  # the member's ledger and manual adjustments on the customer page
+
+        from loyalty.demo import on_demo_data_seeded
+        from retention.signals import demo_data_seeded
+
+        demo_data_seeded.connect(on_demo_data_seeded, dispatch_uid="loyalty-demo")
