@@ -18,7 +18,6 @@ from django.db import connection, transaction
 from django.db.models import F, Sum
 from django.utils import timezone
 
-from loyalty.locks import lock_accounts
 from loyalty.models import (
     BonusPeriod,
     EarningRule,
@@ -32,7 +31,6 @@ from loyalty.models import (
 )
 from loyalty.services.ledger import (
     EARNED_KINDS,
-    account_for,
     credit,
     credit_pending,
     expiry_for,
@@ -89,13 +87,26 @@ def _line_percent(item, categories: dict, periods: list) -> int:
 
 
 def _accounts(customer: Customer, programs: list[LoyaltyProgram]) -> list:
-    """The customer's accounts in `programs` (created on first use), locked in id order."""
-    ids = [account_for(program=program, customer=customer).pk for program in programs]
+    """The customer's accounts in `programs` (created on first use), locked in id order.
+
+    A member's accounts are found and locked in one query; only a new member's are inserted first (one
+    statement, the unique constraint settles a race) and then locked.
+    """
     by_program = {program.pk: program for program in programs}
-    locked = lock_accounts(ids)
+    locked = _lock_member(customer, by_program)
+    if len(locked) < len(programs):
+        LoyaltyAccount.objects.bulk_create(
+            [LoyaltyAccount(program=program, customer=customer) for program in programs], ignore_conflicts=True)
+        locked = _lock_member(customer, by_program)
     for account in locked:
         account.program = by_program[account.program_id]  # keep the prefetched rules
+        account.customer = customer
     return locked
+
+
+def _lock_member(customer: Customer, by_program: dict) -> list:
+    return list(LoyaltyAccount.objects.select_for_update(of=("self",)).select_related("tier")
+                .filter(customer=customer, program_id__in=by_program).order_by("pk"))
 
 
 def _after_earning(account, entry, *, points: int, source: dict, now: datetime) -> None:

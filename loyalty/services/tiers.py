@@ -85,10 +85,11 @@ def award_milestones(account: LoyaltyAccount, *, now: datetime, milestones: list
 
     if milestones is None:
         milestones = list(Milestone.objects.filter(program_id=account.program_id).select_related("reward"))
-    if not milestones:
+    customer = account.customer
+    # Nothing reachable (the usual case): no query for what was already achieved.
+    if not any(reached(milestone, account, customer) for milestone in milestones):
         return []
     done = set(MilestoneAchievement.objects.filter(account=account).values_list("milestone_id", flat=True))
-    customer = account.customer
     achieved = []
     progress = True
     while progress:

@@ -111,3 +111,27 @@ def test_bulk_task_earns_once():
     orders = [paid_order(CustomerFactory(), 1000).pk for _ in range(3)]
     assert earn_for_orders_task(orders) == 3
     assert earn_for_orders_task(orders) == 0
+
+
+def test_one_order_at_a_time_query_counts(django_assert_num_queries):
+    # given a program with tiers and a milestone nobody reaches yet, and a returning member
+    program = LoyaltyProgramFactory(points_per_unit=1)
+    TierFactory(program=program, name="Silver", threshold=0)
+    Milestone.objects.create(program=program, name="Big", kind="points", threshold=10**6, bonus_points=10)
+    customer = CustomerFactory()
+    earn_for_order(order_id=paid_order(customer, 1000, [("socks", 1, 1000)]).pk)
+    order = paid_order(customer, 1000, [("socks", 1, 1000)])
+    new_member_order = paid_order(CustomerFactory(), 1000, [("socks", 1, 1000)])
+    # then
+    with django_assert_num_queries(PER_ORDER_QUERIES):
+        earn_for_order(order_id=order.pk)
+    with django_assert_num_queries(PER_ORDER_QUERIES_NEW_MEMBER):
+        earn_for_order(order_id=new_member_order.pk)
+
+
+# A member: order, 5 for the programs and rules, items, lock the account, replay check, entry, account,
+# lot, tier window sum, tier update, webhook event + endpoints, plus SAVEPOINT/RELEASE (the transaction
+# inside the test's). Was 20: a lookup before the lock, and the achievements read when none is reachable.
+PER_ORDER_QUERIES = 18
+# A new member: the account inserted and locked again, and the tier change (its webhook and template lookup).
+PER_ORDER_QUERIES_NEW_MEMBER = 23
