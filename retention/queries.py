@@ -4,6 +4,7 @@ from collections.abc import Callable, Iterable
 
 from django.db.models import Prefetch, QuerySet
 
+from retention.compiled import CompiledFirst
 from retention.emails import email_hash
 from retention.keys import hash_api_key_secret
 from retention.models import (
@@ -16,9 +17,12 @@ from retention.models import (
     Segment,
 )
 
+# Every API request runs this: compiled once per connection. Not cached, so a revoked key stops at once.
+_api_key_query = CompiledFirst(lambda key_hash: ApiKey.objects.filter(key_hash=key_hash, revoked_at__isnull=True))
+
 
 def api_key_by_secret(secret: str) -> ApiKey | None:
-    return ApiKey.objects.filter(key_hash=hash_api_key_secret(secret), revoked_at__isnull=True).first()
+    return _api_key_query.get(hash_api_key_secret(secret))
 
 
 # Marketing consent ------------------------------------------------------------------------------------

@@ -36,3 +36,11 @@ def is_limited(scope: str, ident: str, limit: int, window: int) -> bool:
     """Whether `ident` has used up `limit` in the current window (without counting a hit)."""
     key, _ = _key(scope, ident, window, time.time())
     return (cache.get(key) or 0) >= limit
+
+
+def any_limited(scoped_idents: list[tuple[str, str]], limit: int, window: int) -> bool:
+    """Whether any (scope, ident) has used up `limit` in the current window, in one cache round trip
+    (get_many is one MGET on Redis): the check runs before every look-up, so it is on the hot path."""
+    now = time.time()
+    keys = [_key(scope, ident, window, now)[0] for scope, ident in scoped_idents]
+    return any((count or 0) >= limit for count in cache.get_many(keys).values())

@@ -24,7 +24,7 @@ from campaigns.services.redemptions import redeem_code, rollback_redemption, val
 from retention.actors import Actor
 from retention.api.idempotency import IDEMPOTENCY_PARAMETER, idempotent
 from retention.http import client_ip
-from retention.ratelimit import hit, is_limited
+from retention.ratelimit import any_limited, hit
 
 SCOPE = "codes.failed_lookup.{kind}"
 
@@ -102,7 +102,7 @@ def refuse_if_limited(request, customer) -> None:
     """Raise Throttled (429) when the key, the customer or the IP has used up its failed look-ups."""
     limit, window = _limits()
     idents = _lookup_idents(request, customer)
-    if any(is_limited(SCOPE.format(kind=kind), ident, limit, window) for kind, ident in idents):
+    if any_limited([(SCOPE.format(kind=kind), ident) for kind, ident in idents], limit, window):
         # retention.ratelimit's windows start at multiples of `window`: the current one ends at the next.
         raise Throttled(wait=max(1, math.ceil(window - time.time() % window)))
 
