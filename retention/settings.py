@@ -190,6 +190,8 @@ SPECTACULAR_SETTINGS = {
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
     "SERVE_AUTHENTICATION": [],
     "COMPONENT_SPLIT_REQUEST": True,
+    # Several models have a `status`; name the order's choices instead of a hash-suffixed "StatusB0fEnum".
+    "ENUM_NAME_OVERRIDES": {"OrderStatusEnum": "retention.models.OrderStatus"},
     # Swagger UI and ReDoc are served from the installed sidecar package, not a CDN.
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",

@@ -173,7 +173,7 @@ class LedgerEntryOutput(serializers.ModelSerializer):
                   "source_id", "description", "created_at"]
 
 
-class RedemptionOutput(serializers.Serializer):
+class RewardRedemptionOutput(serializers.Serializer):
     id = serializers.IntegerField()
     reward = serializers.SerializerMethodField()
     points_spent = serializers.IntegerField()

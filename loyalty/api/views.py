@@ -52,7 +52,8 @@ class CustomerLoyaltyHistoryView(APIView):
 
 class RedeemRewardView(APIView):
     @extend_schema(request=None, parameters=[IDEMPOTENCY_PARAMETER],
-                   responses={201: s.RedemptionOutput, 409: OpenApiTypes.OBJECT, 422: OpenApiTypes.OBJECT, **ERRORS},
+                   responses={201: s.RewardRedemptionOutput, 409: OpenApiTypes.OBJECT, 422: OpenApiTypes.OBJECT,
+                              **ERRORS},
                    summary="Spend points on a reward (422 insufficient_points / reward_unavailable)")
     @idempotent
     def post(self, request, source_id: str, reward_id: int):
@@ -61,7 +62,7 @@ class RedeemRewardView(APIView):
         if reward is None:
             raise NotFound(f"No reward {reward_id}.")
         redemption = redeem_reward(account_or_customer=customer, reward=reward, actor=Actor.for_api_key(request.auth))
-        return Response(s.RedemptionOutput(redemption).data, status=status.HTTP_201_CREATED)
+        return Response(s.RewardRedemptionOutput(redemption).data, status=status.HTTP_201_CREATED)
 
 
 class AdjustmentView(APIView):
