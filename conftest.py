@@ -97,3 +97,23 @@ def signed_in_page(page, live_server):
         return page
 
     return sign_in
+
+
+
+def _is_transactional(item) -> bool:
+    marker = item.get_closest_marker("django_db")
+    return bool(marker and (marker.kwargs.get("transaction") or marker.kwargs.get("serialized_rollback"))) or bool(
+        {"live_server", "transactional_db", "live_server_url"} & set(getattr(item, "fixturenames", ())))
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config, items):
+    """Tests marked `forks` run first among the transactional tests (pytest-django runs those after the others,
+    so a flush never removes data the others expect): os.fork() while the live server's or Playwright's threads
+    hold a lock leaves the child waiting on it for ever."""
+    forking = [item for item in items if item.get_closest_marker("forks")]
+    if not forking:
+        return
+    rest = [item for item in items if not item.get_closest_marker("forks")]
+    first_transactional = next((index for index, item in enumerate(rest) if _is_transactional(item)), len(rest))
+    items[:] = rest[:first_transactional] + forking + rest[first_transactional:]

@@ -133,6 +133,7 @@ def test_generation_is_repeatable_and_spreads_birthdays():
 
 
 @pytest.mark.postgres
+@pytest.mark.forks
 @pytest.mark.django_db(transaction=True)
 def test_large_counts_on_postgresql_are_written_by_processes_and_top_up(var_dir, monkeypatch):
     from django.db import connection
@@ -170,6 +171,7 @@ def _index_names(connection) -> set[str]:
 
 
 @pytest.mark.postgres
+@pytest.mark.forks
 @pytest.mark.django_db(transaction=True)
 def test_a_large_load_builds_secondary_indexes_at_the_end_and_a_crashed_one_is_repaired(var_dir, monkeypatch):
     from django.db import connection
