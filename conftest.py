@@ -20,6 +20,16 @@ def _clear_cache():
     yield
 
 
+@pytest.fixture(autouse=True)
+def _tests_are_not_inside_a_task():
+    """Celery keeps a process-wide "inside a worker" flag; once any code path sets it, every later eager
+    `.delay().get()` in a test raises "Never call result.get() within a task!". Each test starts outside."""
+    from celery._state import _set_task_join_will_block
+
+    _set_task_join_will_block(False)
+    yield
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _require_postgres(django_db_setup, django_db_blocker):
     """CI sets REQUIRE_POSTGRES=1: a silent fallback to SQLite would hide concurrency bugs."""
