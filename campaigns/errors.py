@@ -2,7 +2,7 @@
 
 from django.db import models
 
-from retention.errors import DomainError
+from retention.errors import DomainError, ReasonError
 
 
 class RejectReason(models.TextChoices):
@@ -28,14 +28,11 @@ class RejectReason(models.TextChoices):
     BUDGET_EXHAUSTED = "budget_exhausted", "This offer's budget is spent."
 
 
-class CodeRejected(DomainError):
+class CodeRejected(ReasonError):
     """A code cannot be validated or redeemed; `reason` is a RejectReason. The API answers 422."""
 
     status = 422
-
-    def __init__(self, reason: RejectReason, message: str = ""):
-        self.reason = RejectReason(reason)
-        super().__init__(message or self.reason.label, code=self.reason.value)
+    reasons = RejectReason
 
 
 class CampaignError(DomainError):

@@ -45,7 +45,7 @@ class RedemptionCounters:
     discount_total: int
 
 
-def _shard_sum(column: str) -> Coalesce:
+def shard_sum(column: str) -> Coalesce:
     shards = (CampaignCounterShard.objects.filter(campaign=OuterRef("pk")).order_by()
               .values("campaign").annotate(total=Sum(column)).values("total"))
     return Coalesce(Subquery(shards), Value(0))
@@ -53,8 +53,8 @@ def _shard_sum(column: str) -> Coalesce:
 
 def with_counters(campaigns: QuerySet[Campaign]) -> QuerySet[Campaign]:
     """`campaigns` annotated with `counted_redemptions` and `counted_discount` (no extra query)."""
-    return campaigns.annotate(counted_redemptions=F("redemptions_count") + _shard_sum("redemptions_count"),
-                              counted_discount=F("discount_total") + _shard_sum("discount_total"))
+    return campaigns.annotate(counted_redemptions=F("redemptions_count") + shard_sum("redemptions_count"),
+                              counted_discount=F("discount_total") + shard_sum("discount_total"))
 
 
 def redemption_counters(campaign: Campaign) -> RedemptionCounters:

@@ -2,7 +2,7 @@
 
 from django.db import models
 
-from retention.errors import DomainError
+from retention.errors import ReasonError
 
 
 class LoyaltyReason(models.TextChoices):
@@ -15,12 +15,9 @@ class LoyaltyReason(models.TextChoices):
     PROGRAM_INACTIVE = "program_inactive", "The program is not active"
 
 
-class LoyaltyError(DomainError):
+class LoyaltyError(ReasonError):
     """A loyalty rule says no; `code` is one of LoyaltyReason."""
 
     status = 422
     code = "loyalty_rejected"
-
-    def __init__(self, reason: LoyaltyReason, message: str = "", *, fields: dict | None = None):
-        super().__init__(message or reason.label, code=reason.value, fields=fields)
-        self.reason = reason
+    reasons = LoyaltyReason

@@ -5,22 +5,14 @@ from datetime import date
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
-
-def _ceiling(value: int) -> int:
-    """The smallest 1, 2, 5 × 10^n at or above `value`, so the axis reads in round numbers."""
-    magnitude = 1
-    while True:
-        for step in (1, 2, 5):
-            if step * magnitude >= max(value, 1):
-                return step * magnitude
-        magnitude *= 10
+from campaigns.charts import nice_ceiling
 
 
 def spend_chart(series: list[tuple[date, int]], *, width: int = 720, height: int = 180) -> SafeString:
     """One bar per month of reward cost (minor units shown as currency units); each bar has a <title>."""
     left, right, top, bottom = 48, 8, 10, 22
     plot_width, plot_height = width - left - right, height - top - bottom
-    top_value = _ceiling(max((value for _month, value in series), default=0))
+    top_value = nice_ceiling(max((value for _month, value in series), default=0))
     slot = plot_width / max(len(series), 1)
     bar_width = max(slot * 0.6, 1)
     bars = []

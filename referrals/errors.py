@@ -2,7 +2,7 @@
 
 from django.db import models
 
-from retention.errors import DomainError
+from retention.errors import ReasonError
 
 
 class ReferralReason(models.TextChoices):
@@ -18,12 +18,9 @@ class ReferralReason(models.TextChoices):
     ALREADY_DECIDED = "already_decided", "This referral is not waiting for a decision."
 
 
-class ReferralError(DomainError):
+class ReferralError(ReasonError):
     """A referral rule says no; `code` is one of ReferralReason. The API answers 422."""
 
     status = 422
     code = "referral_rejected"
-
-    def __init__(self, reason: ReferralReason, message: str = "", *, fields: dict | None = None):
-        self.reason = ReferralReason(reason)
-        super().__init__(message or self.reason.label, code=self.reason.value, fields=fields)
+    reasons = ReferralReason

@@ -15,6 +15,17 @@ class DomainError(Exception):
         self.fields = fields or {}
 
 
+class ReasonError(DomainError):
+    """A refusal whose `reason` is one of the app's TextChoices (`reasons`): its value is the API's code,
+    its label the default message."""
+
+    reasons: type  # a django.db.models.TextChoices
+
+    def __init__(self, reason, message: str = "", *, fields: dict | None = None):
+        self.reason = self.reasons(reason)
+        super().__init__(message or self.reason.label, code=self.reason.value, fields=fields)
+
+
 class NotFound(DomainError):
     status = 404
     code = "not_found"

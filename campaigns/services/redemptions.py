@@ -42,8 +42,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Exists, F, OuterRef, Q, Subquery, Sum, Value
-from django.db.models.functions import Coalesce, Greatest
+from django.db.models import Exists, F, OuterRef, Q, Sum
+from django.db.models.functions import Greatest
 from django.utils import timezone
 
 from campaigns.codes import normalise_code
@@ -59,6 +59,7 @@ from campaigns.models import (
     Redemption,
     RedemptionStatus,
 )
+from campaigns.queries import shard_sum
 from campaigns.rules import RuleContext, first_failing_rule
 from campaigns.signals import code_redeemed, redemption_rolled_back
 from retention.actors import Actor
@@ -273,12 +274,6 @@ def _add_to_shard(campaign_id: int, shard: int, redemptions: int, amount: int, *
         return cursor.rowcount == 1
 
 
-def _shard_sum(column: str) -> Coalesce:
-    shards = (CampaignCounterShard.objects.filter(campaign=OuterRef("pk")).order_by()
-              .values("campaign").annotate(total=Sum(column)).values("total"))
-    return Coalesce(Subquery(shards), Value(0))
-
-
 def _count_campaign_use(campaign: Campaign, amount: int, *, shard: int) -> None:
     # Uncapped and unbudgeted (as read): a shard row, so redemptions do not queue on the campaign row. If the
     # campaign was paused or given a limit since it was read, the conditional UPDATE below decides.
@@ -288,8 +283,8 @@ def _count_campaign_use(campaign: Campaign, amount: int, *, shard: int) -> None:
     conditions = (
         Q(pk=campaign.pk, is_paused=False)
         & (Q(max_redemptions__isnull=True)
-           | Q(redemptions_count__lt=F("max_redemptions") - _shard_sum("redemptions_count")))
-        & (Q(budget__isnull=True) | Q(discount_total__lte=F("budget") - amount - _shard_sum("discount_total")))
+           | Q(redemptions_count__lt=F("max_redemptions") - shard_sum("redemptions_count")))
+        & (Q(budget__isnull=True) | Q(discount_total__lte=F("budget") - amount - shard_sum("discount_total")))
     )
     changes = {"redemptions_count": F("redemptions_count") + 1, "discount_total": F("discount_total") + amount}
     if Campaign.objects.filter(conditions).update(**changes) == 1:
@@ -298,8 +293,6 @@ def _count_campaign_use(campaign: Campaign, amount: int, *, shard: int) -> None:
                                      "discount_total"])
     if campaign.is_paused:
         raise CodeRejected(RejectReason.CAMPAIGN_PAUSED)
-    if campaign.max_redemptions is not None and campaign.redemptions_count >= campaign.max_redemptions:
-        raise CodeRejected(RejectReason.LIMIT_REACHED)
     shards = CampaignCounterShard.objects.filter(campaign=campaign).aggregate(n=Sum("redemptions_count"))
     if campaign.max_redemptions is not None and \
             campaign.redemptions_count + (shards["n"] or 0) >= campaign.max_redemptions:

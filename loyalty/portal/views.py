@@ -16,6 +16,7 @@ from loyalty.portal.panels import render_portal_sections
 from loyalty.portal.services import claim_sign_in_token, request_sign_in_link, usable_token
 from retention.actors import Actor
 from retention.errors import DomainError
+from retention.http import client_ip
 from retention.models import ConsentChannel, ConsentSource
 from retention.ratelimit import hit
 from retention.services.customers import record_consent
@@ -24,11 +25,6 @@ from retention.services.customers import record_consent
 LINKS_PER_EMAIL = (3, 15 * 60)
 LINKS_PER_IP = (10, 15 * 60)
 HISTORY_PER_PAGE = 20
-
-
-def _client_ip(request) -> str | None:
-    # REMOTE_ADDR only: X-Forwarded-For is whatever the client says unless a trusted proxy rewrites it.
-    return request.META.get("REMOTE_ADDR") or None
 
 
 def _render(request, template: str, context: dict, status: int = 200):
@@ -55,7 +51,7 @@ def sign_in(request):
     form = SignInForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         email = form.cleaned_data["email"].strip().lower()
-        for scope, ident, (limit, window) in (("portal-link-ip", _client_ip(request) or "unknown", LINKS_PER_IP),
+        for scope, ident, (limit, window) in (("portal-link-ip", client_ip(request) or "unknown", LINKS_PER_IP),
                                               ("portal-link-email", email, LINKS_PER_EMAIL)):
             allowed, retry_after = hit(scope, ident, limit, window)
             if not allowed:
@@ -196,7 +192,7 @@ def preferences(request):
             try:
                 record_consent(customer=customer, channel=channel, granted=form.cleaned_data[channel],
                                source=ConsentSource.PORTAL, actor=Actor.customer(customer.source_id),
-                               wording_version=CONSENT_WORDING_VERSION, ip_address=_client_ip(request),
+                               wording_version=CONSENT_WORDING_VERSION, ip_address=client_ip(request),
                                user_agent=request.META.get("HTTP_USER_AGENT", ""))
             except DomainError:
                 refused = True

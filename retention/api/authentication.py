@@ -6,6 +6,7 @@ from rest_framework import authentication, exceptions, permissions
 
 from retention.models import ApiKey
 from retention.queries import api_key_by_secret
+from retention.services.api_keys import note_api_key_used
 
 
 class ApiKeyAuthentication(authentication.BaseAuthentication):
@@ -21,10 +22,7 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
         api_key = api_key_by_secret(secret.strip())
         if api_key is None:
             raise exceptions.AuthenticationFailed("Unknown or revoked API key.")
-        # At most one write a minute per key keeps the hot path cheap.
-        now = timezone.now()
-        if api_key.last_used_at is None or (now - api_key.last_used_at).total_seconds() > 60:
-            ApiKey.objects.filter(pk=api_key.pk).update(last_used_at=now)
+        note_api_key_used(api_key=api_key, now=timezone.now())
         return (api_key, api_key)
 
     def authenticate_header(self, request):

@@ -1,6 +1,9 @@
 """Every write of the core. One function per action, one transaction per call, audited inside it."""
 
+from datetime import datetime, timedelta
+
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from retention.actors import Actor
@@ -28,3 +31,15 @@ def revoke_api_key(*, api_key: ApiKey, actor: Actor, now=None) -> ApiKey:
         record_audit(actor=actor, action="api_key.revoked", target=api_key, before={"revoked": False},
                      after={"revoked": True})
     return api_key
+
+
+LAST_USED_RESOLUTION = timedelta(minutes=1)
+
+
+def note_api_key_used(*, api_key: ApiKey, now: datetime) -> None:
+    """Bookkeeping, not an audited change: at most one write a minute per key, decided by the UPDATE itself
+    so that parallel requests do not all write."""
+    if api_key.last_used_at is not None and now - api_key.last_used_at <= LAST_USED_RESOLUTION:
+        return  # the cheap case on the hot path: no query
+    ApiKey.objects.filter(Q(last_used_at__isnull=True) | Q(last_used_at__lt=now - LAST_USED_RESOLUTION),
+                          pk=api_key.pk).update(last_used_at=now)
