@@ -2,8 +2,8 @@
 
 from datetime import datetime, timedelta
 
-from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Value
 from django.utils import timezone
 
 from campaigns.codes import CodeConfig, draw_code
@@ -12,11 +12,13 @@ from campaigns.models import Campaign, CampaignStatus, CampaignType, Code, CodeS
 from campaigns.signals import code_issued
 from retention.actors import Actor
 from retention.audit import record_audit
-from retention.messaging.services.webhooks import emit_webhook
-from retention.models import Customer
+from retention.compiled import CompiledFirst
+from retention.messaging.services.webhooks import emit_webhook, emit_webhooks
+from retention.models import AuditEntry, Customer
 
 ISSUED_ACTION = "code.issued"
 COLLISION_RETRIES = 5  # at 60 bits one collision is astronomically rare; five in a row means a full space
+INSERT_BATCH = 500  # codes per INSERT statement (SQLite's parameter limit: 15 columns × 500 < 32766)
 
 
 def issuing_refusal(campaign: Campaign, now: datetime) -> CampaignError | None:
@@ -45,7 +47,6 @@ def code_expiry(campaign: Campaign, issued_at: datetime) -> datetime | None:
     return min(candidates) if candidates else None
 
 
-@transaction.atomic
 def issue_code(
     *,
     campaign: Campaign,
@@ -69,7 +70,9 @@ def issue_code(
     is the campaign's max_uses_per_code. Counts codes_issued. Sends `code_issued` after commit.
     """
     now = now or timezone.now()
-    campaign = Campaign.objects.get(pk=campaign.pk)  # fresh flags: a pause a second ago counts
+    # The refusals come before the transaction: a caller that catches one keeps a usable transaction
+    # without a savepoint (nothing was written).
+    campaign = _fresh_campaign(campaign.pk)  # fresh flags: a pause a second ago counts
     refusal = issuing_refusal(campaign, now)
     if refusal is not None:
         raise refusal
@@ -82,7 +85,6 @@ def issue_code(
     if amount_override is not None and amount_override < 0:
         raise CampaignError("An amount of 0 or more.", code="invalid", fields={"amount": ["0 or more."]})
 
-    config = CodeConfig.for_campaign(campaign)
     code = Code(
         campaign=campaign, customer=customer, source=source, issued_at=now,
         expires_at=code_expiry(campaign, now), max_uses=campaign.max_uses_per_code,
@@ -90,27 +92,123 @@ def issue_code(
         amount_override=amount_override, percent_override=percent_override, sku_limit=sku_limit or "",
         is_automatic=is_automatic, note=(note or "")[:255],
     )
-    for attempt in range(COLLISION_RETRIES):
-        code.code = draw_code(config)
-        try:
-            with transaction.atomic():  # a savepoint, so a collision leaves the caller's transaction usable
-                code.save(force_insert=True)
-            break
-        except IntegrityError:
-            if attempt == COLLISION_RETRIES - 1 or Code.objects.filter(code=code.code).count() == 0:
-                raise  # not a collision (or the space is full): a real error
-            code.pk = None
-    Campaign.objects.filter(pk=campaign.pk).update(codes_issued=F("codes_issued") + 1)
-    record_audit(actor=actor, action=ISSUED_ACTION, target=code,
-                 after={"campaign": campaign.slug, "customer": customer.source_id if customer else None,
-                        "source": source, "expires_at": code.expires_at.isoformat() if code.expires_at else None})
-    # API.md's code.issued webhook, recorded in this transaction: a rolled-back issue announces nothing.
-    emit_webhook(type="code.issued", now=now, data={
-        "code": code.code, "campaign": campaign.slug, "customer": customer.source_id if customer else None,
-        "source": source, "expires_at": code.expires_at, "is_automatic": is_automatic,
-    })
-    transaction.on_commit(lambda: code_issued.send(sender=Code, code=code))
+    # No savepoint (two statements saved on every code): a collision is skipped by ON CONFLICT, not raised.
+    with transaction.atomic(savepoint=False):
+        full = bool(insert_codes([code], CodeConfig.for_campaign(campaign)))
+        if not full:
+            _count_issued(campaign.pk, 1)
+            record_audit(actor=actor, action=ISSUED_ACTION, target=code, after=_audit_after(code, customer))
+            # API.md's code.issued webhook, recorded in this transaction: a rolled-back issue announces nothing.
+            emit_webhook(type="code.issued", now=now, data=_webhook_data(code, campaign, customer))
+            transaction.on_commit(lambda: code_issued.send(sender=Code, code=code))
+    if full:  # raised outside the block, having written nothing: the caller's transaction stays usable
+        raise IntegrityError("Could not draw a free code: the code space is full.")
     return code
+
+
+def issue_codes(*, campaign: Campaign, customers: list[Customer], actor: Actor, source: str = CodeSource.API,
+                now: datetime | None = None, notes: list[str] | None = None) -> list[Code]:
+    """issue_code for many customers of one campaign (a bulk referral registration's welcome codes): one code
+    each, in the order given, with a fixed number of statements whatever their number. Same refusals (for the
+    campaign, or any erased customer: nothing written), same rows, counter, audit entries, code.issued
+    webhooks and `code_issued` signals as that many issue_code calls. Not durable, like issue_code."""
+    now = now or timezone.now()
+    if not customers:
+        return []
+    campaign = _fresh_campaign(campaign.pk)
+    refusal = issuing_refusal(campaign, now)
+    if refusal is not None:
+        raise refusal
+    if any(customer.is_erased for customer in customers):
+        raise CampaignError("This customer's data was erased: no new codes.", code="customer_erased",
+                            fields={"customer": ["Erased customer."]})
+    notes = notes or [""] * len(customers)
+    expires_at = code_expiry(campaign, now)
+    balance = campaign.gift_card_balance if campaign.discount_type == DiscountType.GIFT_CARD else None
+    codes = [Code(campaign=campaign, customer=customer, source=source, issued_at=now, expires_at=expires_at,
+                  max_uses=campaign.max_uses_per_code, balance=balance, note=(note or "")[:255])
+             for customer, note in zip(customers, notes, strict=True)]
+    with transaction.atomic(savepoint=False):
+        if insert_codes(codes, CodeConfig.for_campaign(campaign)):
+            raise IntegrityError("Could not draw enough free codes: the code space is full.")
+        _count_issued(campaign.pk, len(codes))
+        AuditEntry.objects.bulk_create([audit_entry(
+            actor=actor, action=ISSUED_ACTION, target=code, after=_audit_after(code, customer))
+            for code, customer in zip(codes, customers, strict=True)], batch_size=INSERT_BATCH)
+        emit_webhooks(type="code.issued", now=now, items=[_webhook_data(code, campaign, customer)
+                                                          for code, customer in zip(codes, customers, strict=True)])
+        transaction.on_commit(lambda: [code_issued.send(sender=Code, code=code) for code in codes])
+    return codes
+
+
+def _audit_after(code: Code, customer: Customer | None) -> dict:
+    return {"campaign": code.campaign.slug, "customer": customer.source_id if customer else None,
+            "source": code.source, "expires_at": code.expires_at.isoformat() if code.expires_at else None}
+
+
+def _webhook_data(code: Code, campaign: Campaign, customer: Customer | None) -> dict:
+    return {"code": code.code, "campaign": campaign.slug, "customer": customer.source_id if customer else None,
+            "source": code.source, "expires_at": code.expires_at, "is_automatic": code.is_automatic}
+
+
+def audit_entry(*, actor: Actor, action: str, target, after: dict) -> AuditEntry:
+    """The row record_audit would write, unsaved, for a bulk_create."""
+    return AuditEntry(actor_user=actor.user, actor_api_key=actor.api_key, actor_label=actor.label[:150],
+                      action=action, object_type=target._meta.label_lower, object_id=str(target.pk),
+                      object_repr=str(target)[:255], before=None, after=after)
+
+
+def _fresh_campaign(campaign_id: int) -> Campaign:
+    campaign = _campaign_query.get(campaign_id)
+    if campaign is None:
+        raise Campaign.DoesNotExist("Campaign matching query does not exist.")
+    return campaign
+
+
+# The campaign re-read on every issue, compiled to SQL once per connection (retention.compiled); the id goes
+# in as Value so the sentinel reaches the parameters unchanged.
+_campaign_query = CompiledFirst(lambda campaign_id: Campaign.objects.filter(pk=Value(campaign_id)))
+
+
+def _count_issued(campaign_id: int, count: int) -> None:
+    # One hand-written UPDATE: the ORM's compilation of F() + n cost more than the statement.
+    with connection.cursor() as cursor:
+        cursor.execute(f"UPDATE {Campaign._meta.db_table} SET codes_issued = codes_issued + %s "  # noqa: S608
+                       "WHERE id = %s", [count, campaign_id])
+
+
+def insert_codes(codes: list[Code], config: CodeConfig) -> list[Code]:
+    """INSERT the unsaved `codes` with freshly drawn texts, setting their pk and code. Not durable.
+
+    One INSERT ... ON CONFLICT (code) DO NOTHING RETURNING per INSERT_BATCH codes: a text that is already
+    taken is skipped by PostgreSQL (or SQLite) instead of failing the transaction, and only those codes are
+    drawn again, up to COLLISION_RETRIES times. Returns the codes still without a row (the space is full)."""
+    fields = [field for field in Code._meta.concrete_fields if not field.primary_key]
+    table, quote = Code._meta.db_table, connection.ops.quote_name
+    columns = ", ".join(quote(field.column) for field in fields)
+    waiting = list(codes)
+    for _attempt in range(COLLISION_RETRIES):
+        texts = dict.fromkeys(draw_code(config) for _ in waiting)
+        drawn = {}
+        for code, text in zip(waiting, texts, strict=False):  # a repeated draw leaves its code waiting
+            code.code = text
+            drawn[text] = code
+        pending = list(drawn.values())
+        for start in range(0, len(pending), INSERT_BATCH):
+            chunk = pending[start:start + INSERT_BATCH]
+            row = "(" + ", ".join(["%s"] * len(fields)) + ")"
+            params = [field.get_db_prep_save(field.pre_save(code, True), connection)
+                      for code in chunk for field in fields]
+            with connection.cursor() as cursor:
+                cursor.execute(f"INSERT INTO {table} ({columns}) VALUES {', '.join([row] * len(chunk))} "  # noqa: S608
+                               f"ON CONFLICT ({quote('code')}) DO NOTHING RETURNING id, {quote('code')}", params)
+                for pk, text in cursor.fetchall():
+                    drawn[text].pk = pk
+                    drawn[text]._state.adding = False
+        waiting = [code for code in codes if code.pk is None]
+        if not waiting:
+            break
+    return waiting
 
 
 WITHDRAWN = "withdrawn"  # disabled by this call

@@ -10,7 +10,7 @@ from retention.tests.factories import CustomerFactory, OrderFactory
 
 pytestmark = pytest.mark.django_db
 ACTOR = Actor.system("test")
-REGISTER_QUERIES = 17  # the facts in one read, the row, the friend's welcome code (campaigns: 9), the audit
+REGISTER_QUERIES = 13  # the facts in one read, the row, the friend's welcome code (campaigns: 6), the audit
 CONVERT_QUERIES = 16  # order, referrals, claim, lock, counts, tiers, points (loyalty: 4), reward, audit, webhook (2)
 
 
