@@ -1,13 +1,14 @@
 
 
 import pytest
+from django.utils import timezone
 
 from campaigns.tests.factories import CampaignFactory
 from loyalty.models import LedgerEntry, LoyaltyAccount, LoyaltyProgram, Reward, RewardRedemption
 from loyalty.services.earning import earn_for_order
 from loyalty.tests.factories import LoyaltyProgramFactory, RewardFactory, TierFactory, paid_order
 from retention.models import AuditEntry
-from retention.tests.factories import CustomerFactory
+from retention.tests.factories import CustomerFactory, StaticSegmentFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -44,8 +45,39 @@ def test_summary_queries_do_not_grow_with_the_ledger(api, member, django_assert_
     program, customer = member
     for index in range(30):
         earn_for_order(order_id=paid_order(customer, 100, source_id=f"B-{index}").pk)
-    with django_assert_max_num_queries(8):  # key (+ its last_used_at), customer, program, account, tiers, lots, rewards
+    # key (+ its last_used_at); customer + program + account + tiers in one statement; lots; rewards
+    with django_assert_max_num_queries(5):
         assert api.get("/api/v1/customers/c-1/loyalty").status_code == 200
+
+
+def test_summary_rewards_say_which_are_available_and_the_next_tier_is_above_the_current_one(api, member):
+    # given 150 points in Silver; a Gold-only reward, one out of stock, one for a segment the member is in and
+    # one for a segment they are not in, an inactive one
+    program, customer = member
+    gold = program.tiers.get(name="Gold")
+    RewardFactory(program=program, name="Gold lounge", cost=10, min_tier=gold)
+    RewardFactory(program=program, name="Sold out", cost=20, stock=0)
+    RewardFactory(program=program, name="Members", cost=30, segment=StaticSegmentFactory(members=[customer]))
+    RewardFactory(program=program, name="Others", cost=40, segment=StaticSegmentFactory(members=[]))
+    RewardFactory(program=program, name="Retired", cost=50, is_active=False)
+    # when
+    body = api.get(f"/api/v1/customers/c-1/loyalty?program={program.pk}").json()
+    # then
+    assert [(row["name"], row["available"], row["affordable"], row["points_to_go"]) for row in body["rewards"]] == [
+        ("Gold lounge", False, False, 0), ("Sold out", False, False, 0), ("Members", True, True, 0),
+        ("Others", False, False, 0)]
+    assert body["next_tier"] == {"name": "Gold", "points_to_go": 350}
+    assert body["expiring"][0]["expires_at"].startswith(str(timezone.now().year + 1)[:2])
+
+
+def test_summary_answers_for_the_default_program_and_refuses_a_malformed_one(api, member):
+    program, _customer = member
+    other = LoyaltyProgramFactory(is_default=True)
+    assert api.get("/api/v1/customers/c-1/loyalty").json()["program"] == other.pk
+    assert api.get(f"/api/v1/customers/c-1/loyalty?program={program.pk}").json()["points"] == 150
+    assert api.get("/api/v1/customers/c-1/loyalty?program=abc").status_code == 404
+    assert api.get("/api/v1/customers/nobody/loyalty?program=abc").json()["error"]["message"].startswith(
+        "No customer")
 
 
 def test_summary_creates_the_account_of_a_new_customer(api, member):
