@@ -30,18 +30,37 @@ def record_audit(
     before: dict | None = None,
     after: dict | None = None,
 ) -> AuditEntry:
+    return AuditEntry.objects.create(**audit_values(
+        actor=actor, action=action, target=target, object_type=object_type, object_id=object_id,
+        object_repr=object_repr, before=before, after=after,
+    ))
+
+
+def audit_values(
+    *,
+    actor: Actor,
+    action: str,
+    target: models.Model | None = None,
+    object_type: str = "",
+    object_id: str = "",
+    object_repr: str = "",
+    before: dict | None = None,
+    after: dict | None = None,
+) -> dict:
+    """The AuditEntry fields record_audit writes, for a caller that inserts the row with its own SQL
+    (campaigns' one-statement redemption)."""
     if target is not None:
         object_type = object_type or target._meta.label_lower
         object_id = object_id or str(target.pk)
         object_repr = object_repr or str(target)[:255]
-    return AuditEntry.objects.create(
-        actor_user=actor.user,
-        actor_api_key=actor.api_key,
-        actor_label=actor.label[:150],
-        action=action,
-        object_type=object_type,
-        object_id=object_id,
-        object_repr=object_repr[:255],
-        before=before,
-        after=after,
-    )
+    return {
+        "actor_user": actor.user,
+        "actor_api_key": actor.api_key,
+        "actor_label": actor.label[:150],
+        "action": action,
+        "object_type": object_type,
+        "object_id": object_id,
+        "object_repr": object_repr[:255],
+        "before": before,
+        "after": after,
+    }

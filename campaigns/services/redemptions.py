@@ -20,6 +20,11 @@ The shard path holds a FOR SHARE lock on the campaign row (PostgreSQL) while it 
 is still unpaused, uncapped and unbudgeted: a pause or a new cap (an UPDATE of that row) waits for the
 redemptions in flight and every later one sees it, as with the conditional UPDATE before.
 
+On PostgreSQL the writes after the rules are one statement (`_write_in_one_statement`, a data-modifying CTE whose
+steps each select from the previous one, so they keep this order and these conditions); SQLite, and tests that
+compare the two, take them step by step through the ORM (`_write_step_by_step`). Each ORM statement cost about
+1 ms of Python CPU here, which capped the endpoint near 130 redemptions/s on 2 cores.
+
 The rules are checked on the rows as read first (through gift_card_empty), so the reasons keep
 RejectReason's order; only a race decided by the UPDATEs can answer customer_limit_reached before
 code_used.
@@ -38,9 +43,15 @@ Decisions:
   comes with the code's query instead of a second one.
 """
 
+# ruff: noqa: S608 - the hand-written statements take table names from the models; every value is a parameter.
+import functools
+import json
+import uuid
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Exists, F, OuterRef, Q, Sum
 from django.db.models.functions import Greatest
@@ -63,11 +74,13 @@ from campaigns.queries import shard_sum
 from campaigns.rules import RuleContext, first_failing_rule
 from campaigns.signals import code_redeemed, redemption_rolled_back
 from retention.actors import Actor
-from retention.audit import record_audit
+from retention.audit import audit_values, record_audit
 from retention.compiled import CompiledFirst
 from retention.errors import InvalidInput, NotFound
+from retention.messaging.models import WebhookDelivery, WebhookDeliveryStatus, WebhookEvent, WebhookEventType
+from retention.messaging.services.webhooks import _enqueue as enqueue_webhook_deliveries
 from retention.messaging.services.webhooks import emit_webhook
-from retention.models import ApiKey, Customer
+from retention.models import ApiKey, AuditEntry, Customer, WebhookEndpoint
 
 
 @dataclass(frozen=True)
@@ -178,8 +191,18 @@ def _redeem(*, code_text: str, customer_source_id: str | None, order: OrderInput
     reason = first_failing_rule(context, last=RejectReason.GIFT_CARD_EMPTY)
     if reason is not None:
         raise CodeRejected(reason)
+    if connection.vendor == "postgresql" and ONE_STATEMENT:
+        return _write_in_one_statement(code=code, customer=customer, order=order, actor=actor, api_key=api_key,
+                                       amount=context.discount_amount, now=now)
+    return _write_step_by_step(code=code, customer=customer, order=order, actor=actor, api_key=api_key,
+                               amount=context.discount_amount, now=now)
+
+
+def _write_step_by_step(*, code: Code, customer: Customer | None, order: OrderInput, actor: Actor,
+                        api_key: ApiKey | None, amount: int, now: datetime) -> Redemption:
+    """The redemption's writes through the ORM, one statement per step (SQLite; the reference for the
+    one-statement path below, which must write the same rows)."""
     campaign = code.campaign
-    amount = context.discount_amount
     redemption = Redemption.objects.create(
         code=code, campaign=campaign, customer=customer, order_source_id=order.source_id,
         order_amount=order.amount, currency=order.currency, discount_amount=amount, api_key=api_key,
@@ -196,6 +219,159 @@ def _redeem(*, code_text: str, customer_source_id: str | None, order: OrderInput
     _count_campaign_use(campaign, amount, shard=redemption.pk % COUNTER_SHARDS)
     transaction.on_commit(lambda: code_redeemed.send(sender=Redemption, redemption=redemption))
     return redemption
+
+
+# PostgreSQL writes a redemption in one statement (below); False forces the step-by-step ORM path, which tests
+# use as the reference for the rows the one statement must write.
+ONE_STATEMENT = True
+
+
+def _write_in_one_statement(*, code: Code, customer: Customer | None, order: OrderInput, actor: Actor,
+                            api_key: ApiKey | None, amount: int, now: datetime) -> Redemption:
+    """The writes of _write_step_by_step in one round trip: a data-modifying CTE that inserts the redemption,
+    its audit entry, the code.redeemed event and its deliveries, then takes the customer's use, the code's use
+    and the campaign's counters, each step conditional on the previous one (the same lock order and the same
+    conditions as the step-by-step path), and answers which step changed no row. A refusal raises CodeRejected
+    and the atomic block rolls the whole statement back; the reason is read from the rows as the step-by-step
+    path reads it. An ORM statement cost ~1 ms of CPU here, the whole statement costs less than one."""
+    campaign = code.campaign
+    cap = campaign.max_redemptions_per_customer
+    if customer is not None and cap is not None and cap < 1:
+        raise CodeRejected(RejectReason.CUSTOMER_LIMIT_REACHED)
+    redemption = Redemption(code=code, campaign=campaign, customer=customer, order_source_id=order.source_id,
+                            order_amount=order.amount, currency=order.currency, discount_amount=amount,
+                            api_key=api_key, created_at=now)
+    # The same values record_audit and emit_webhook would write; the redemption's id is put in by the statement.
+    audit = audit_values(actor=actor, action="code.redeemed", target=redemption,
+                         after={"code": code.code, "campaign": campaign.pk, "order": order.source_id,
+                                "discount_amount": amount, "currency": order.currency})
+    uncapped = _is_uncapped(campaign)
+    sql = _one_statement_sql(spends=_spends_balance(code), customer=customer is not None,
+                             capped_customer=cap is not None, uncapped=uncapped)
+    params = {
+        "code": code.pk, "campaign": campaign.pk, "customer": customer.pk if customer is not None else None,
+        "order": order.source_id, "order_amount": order.amount, "currency": order.currency, "amount": amount,
+        "status": RedemptionStatus.SUCCEEDED.value, "api_key": api_key.pk if api_key is not None else None,
+        "now": now, "cap": cap,
+        "actor_user": audit["actor_user"].pk if audit["actor_user"] is not None else None,
+        "actor_api_key": audit["actor_api_key"].pk if audit["actor_api_key"] is not None else None,
+        "actor_label": audit["actor_label"], "action": audit["action"], "object_type": audit["object_type"],
+        "object_repr": audit["object_repr"], "after": json.dumps(audit["after"]), "audited_at": timezone.now(),
+        "event": uuid.uuid4(), "event_type": WebhookEventType.CODE_REDEEMED.value,
+        "queued": WebhookDeliveryStatus.QUEUED.value,
+        "data": json.dumps(_webhook_data(redemption), cls=DjangoJSONEncoder),
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        redemption.pk, deliveries, customer_counted, code_taken, campaign_counted, _audited = cursor.fetchone()
+    if not customer_counted:
+        raise CodeRejected(RejectReason.CUSTOMER_LIMIT_REACHED)
+    if not code_taken:
+        _refuse_code_use(code)
+    if not campaign_counted:
+        if not uncapped:
+            _refuse_campaign_count(campaign)
+        # Paused or given a limit since it was read: the campaign row's conditional UPDATE decides, as in
+        # _count_campaign_use.
+        _count_on_campaign_row(campaign, amount)
+    redemption._state.adding = False
+    redemption._state.db = connection.alias
+    if deliveries:
+        transaction.on_commit(partial(enqueue_webhook_deliveries, deliveries), robust=True)
+    transaction.on_commit(lambda: code_redeemed.send(sender=Redemption, redemption=redemption))
+    return redemption
+
+
+@functools.cache
+def _one_statement_sql(*, spends: bool, customer: bool, capped_customer: bool, uncapped: bool) -> str:
+    """The statement of _write_in_one_statement for one combination of the rows' shapes (cached: 16 at most).
+
+    Each step selects FROM the previous one, so it runs only when that one changed its row, and in this order:
+    the redemption, the customer's usage, the code, the campaign's counters (the module's lock order).
+    Table names come from the models; every value is a parameter. `%%` is a literal % for the driver."""
+    redemptions, audits, events, deliveries = (_table(Redemption), _table(AuditEntry), _table(WebhookEvent),
+                                               _table(WebhookDelivery))
+    usages, codes, campaigns, shards = (_table(CustomerCampaignUsage), _table(Code), _table(Campaign),
+                                        _table(CampaignCounterShard))
+    endpoints = _table(WebhookEndpoint)
+    steps = [
+        f"""redemption AS (
+            INSERT INTO {redemptions} (code_id, campaign_id, customer_id, order_source_id, order_amount, currency,
+                                       discount_amount, status, api_key_id, created_at, rolled_back_at,
+                                       rollback_reason)
+            VALUES (%(code)s, %(campaign)s, %(customer)s, %(order)s, %(order_amount)s, %(currency)s, %(amount)s,
+                    %(status)s, %(api_key)s, %(now)s, NULL, '')
+            RETURNING id)""",
+        f"""audit AS (
+            INSERT INTO {audits} (actor_user_id, actor_api_key_id, actor_label, action, object_type, object_id,
+                                  object_repr, before, after, created_at)
+            SELECT %(actor_user)s, %(actor_api_key)s, %(actor_label)s, %(action)s, %(object_type)s, id::text,
+                   %(object_repr)s, NULL, %(after)s::jsonb, %(audited_at)s FROM redemption
+            RETURNING id)""",
+        f"""event AS (
+            INSERT INTO {events} (id, type, data, created_at)
+            SELECT %(event)s, %(event_type)s, jsonb_set(%(data)s::jsonb, '{{id}}', to_jsonb(id)), %(now)s
+            FROM redemption
+            RETURNING id)""",
+        # Active endpoints subscribed to the type, as retention.messaging.services.webhooks._subscribed
+        # decides: no types (an empty or null list) means every type.
+        f"""delivery AS (
+            INSERT INTO {deliveries} (event_id, endpoint_id, status, attempts, next_attempt_at, response_status,
+                                      response_body, last_error, delivered_at, created_at)
+            SELECT event.id, endpoint.id, %(queued)s, 0, %(now)s, NULL, '', '', NULL, %(now)s
+            FROM event, {endpoints} endpoint
+            WHERE endpoint.is_active AND (endpoint.event_types IS NULL
+                                          OR endpoint.event_types IN ('null', '[]', '{{}}', '""', 'false', '0')
+                                          OR endpoint.event_types ? %(event_type)s)
+            RETURNING id)""",
+    ]
+    before_code = "redemption"
+    if customer:
+        limit = f" WHERE {usages}.redemptions_count < %(cap)s" if capped_customer else ""
+        steps.append(f"""customer_use AS (
+            INSERT INTO {usages} (campaign_id, customer_id, redemptions_count)
+            SELECT %(campaign)s, %(customer)s, 1 FROM redemption
+            ON CONFLICT (campaign_id, customer_id) DO UPDATE
+            SET redemptions_count = {usages}.redemptions_count + 1{limit}
+            RETURNING 1)""")
+        before_code = "customer_use"
+    balance = ", balance = balance - %(amount)s" if spends else ""
+    enough = " AND balance >= %(amount)s" if spends else ""
+    steps.append(f"""code_use AS (
+            UPDATE {codes} SET uses_count = uses_count + 1{balance} FROM {before_code}
+            WHERE {codes}.id = %(code)s AND NOT is_disabled AND (max_uses IS NULL OR uses_count < max_uses){enough}
+            RETURNING 1)""")
+    if uncapped:
+        # A shard row, holding the campaign row FOR SHARE while it checks it is still unpaused and uncapped.
+        steps.append(f"""counted AS (
+            INSERT INTO {shards} (campaign_id, shard, redemptions_count, discount_total)
+            SELECT campaign.id, redemption.id %% {COUNTER_SHARDS}, 1, %(amount)s
+            FROM {campaigns} campaign, code_use, redemption
+            WHERE campaign.id = %(campaign)s AND NOT campaign.is_paused AND campaign.max_redemptions IS NULL
+              AND campaign.budget IS NULL
+            FOR SHARE OF campaign
+            ON CONFLICT (campaign_id, shard) DO UPDATE
+            SET redemptions_count = {shards}.redemptions_count + excluded.redemptions_count,
+                discount_total = {shards}.discount_total + excluded.discount_total
+            RETURNING 1)""")
+    else:
+        # As _count_on_campaign_row: the limits count the shards too.
+        shard_total = f"(SELECT COALESCE(SUM(s.{{0}}), 0) FROM {shards} s WHERE s.campaign_id = {campaigns}.id)"
+        steps.append(f"""counted AS (
+            UPDATE {campaigns} SET redemptions_count = redemptions_count + 1,
+                                   discount_total = discount_total + %(amount)s
+            FROM code_use
+            WHERE {campaigns}.id = %(campaign)s AND NOT is_paused
+              AND (max_redemptions IS NULL
+                   OR redemptions_count < max_redemptions - {shard_total.format("redemptions_count")})
+              AND (budget IS NULL
+                   OR discount_total <= budget - %(amount)s - {shard_total.format("discount_total")})
+            RETURNING 1)""")
+    customer_counted = "EXISTS (SELECT FROM customer_use)" if customer else "true"
+    return (f"WITH {', '.join(steps)} "  # noqa: S608
+            f"SELECT redemption.id, (SELECT array_agg(id ORDER BY id) FROM delivery), {customer_counted}, "
+            "EXISTS (SELECT FROM code_use), EXISTS (SELECT FROM counted), (SELECT count(*) FROM audit) "
+            "FROM redemption")
 
 
 def _webhook_data(redemption: Redemption) -> dict:
@@ -221,6 +397,11 @@ def _take_code_use(code: Code, amount: int) -> None:
         cursor.execute(sql, params)
         if cursor.rowcount == 1:
             return
+    _refuse_code_use(code)
+
+
+def _refuse_code_use(code: Code) -> None:
+    """Raise why the code-use UPDATE changed no row, from the row as it is now."""
     code.refresh_from_db(fields=["is_disabled", "max_uses", "uses_count", "balance"])
     if code.is_disabled:
         raise CodeRejected(RejectReason.CODE_DISABLED)
@@ -279,6 +460,10 @@ def _count_campaign_use(campaign: Campaign, amount: int, *, shard: int) -> None:
     # campaign was paused or given a limit since it was read, the conditional UPDATE below decides.
     if _is_uncapped(campaign) and _add_to_shard(campaign.pk, shard, 1, amount, guard=True):
         return
+    _count_on_campaign_row(campaign, amount)
+
+
+def _count_on_campaign_row(campaign: Campaign, amount: int) -> None:
     # The limits count the shards too: a campaign that ran uncapped keeps what it counted there.
     conditions = (
         Q(pk=campaign.pk, is_paused=False)
@@ -289,6 +474,11 @@ def _count_campaign_use(campaign: Campaign, amount: int, *, shard: int) -> None:
     changes = {"redemptions_count": F("redemptions_count") + 1, "discount_total": F("discount_total") + amount}
     if Campaign.objects.filter(conditions).update(**changes) == 1:
         return
+    _refuse_campaign_count(campaign)
+
+
+def _refuse_campaign_count(campaign: Campaign) -> None:
+    """Raise why the campaign's conditional UPDATE changed no row, from the row as it is now."""
     campaign.refresh_from_db(fields=["is_paused", "max_redemptions", "redemptions_count", "budget",
                                      "discount_total"])
     if campaign.is_paused:

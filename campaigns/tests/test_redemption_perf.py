@@ -86,3 +86,83 @@ def test_a_revoked_key_stops_at_once():
     revoke_api_key(api_key=api_key, actor=Actor.system("test"))
     assert api_key_by_secret(secret) is None
     assert api_key_by_secret("rk_live_wrong") is None
+
+
+# --- the one-statement redemption (PostgreSQL) writes what the step-by-step ORM path writes -------------------
+
+def _written(code, redemption, enqueued) -> dict:
+    """Everything a redemption wrote, without the ids and times that differ between two redemptions."""
+    from campaigns.models import Code, CustomerCampaignUsage
+    from campaigns.queries import redemption_counters
+    from retention.messaging.models import WebhookDelivery, WebhookEvent
+    from retention.models import AuditEntry
+
+    code = Code.objects.select_related("campaign").get(pk=code.pk)
+    entry = AuditEntry.objects.filter(action="code.redeemed").latest("id")
+    event = WebhookEvent.objects.get(type="code.redeemed", data__id=redemption.pk)
+    deliveries = WebhookDelivery.objects.filter(event=event).order_by("endpoint_id")
+    counted = redemption_counters(code.campaign)
+    return {
+        "redemption": {key: value for key, value in fields(redemption).items() if key != "id"},
+        "stored": {key: value for key, value in fields(type(redemption).objects.get(pk=redemption.pk)).items()
+                   if key != "id"},
+        "audit": ({key: value for key, value in fields(entry).items() if key not in ("id", "object_id", "created_at")},
+                  entry.object_id == str(redemption.pk)),
+        "event": ({**event.data, "id": None}, event.created_at),
+        "deliveries": [(d.endpoint_id, d.status, d.attempts, d.next_attempt_at, d.created_at, d.response_body,
+                        d.last_error) for d in deliveries],
+        "enqueued": enqueued == [[d.pk for d in deliveries]],
+        "code": (code.uses_count, code.balance),
+        "counters": (counted.redemptions, counted.discount_total),
+        "usage": list(CustomerCampaignUsage.objects.values_list("redemptions_count", flat=True)),
+    }
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("shape", ["capped, customer with a cap", "uncapped, no customer", "gift card",
+                                   "budget only, customer without a cap"])
+def test_the_one_statement_writes_what_the_orm_path_writes(shape, monkeypatch, django_capture_on_commit_callbacks):
+    if connection.vendor != "postgresql":
+        pytest.skip("the one-statement path is PostgreSQL's")
+    from campaigns.discounts import OrderInput
+    from campaigns.models import DiscountType
+    from campaigns.services import redemptions
+    from retention.messaging.services import webhooks
+    from retention.models import WebhookEndpoint
+
+    # given endpoints: all types (an empty list or object), this type, another type only, and inactive ones
+    for types, active in (([], True), ({}, True), (["code.redeemed"], True), (["code.issued"], False),
+                          ([], False), (["code.issued"], True)):
+        WebhookEndpoint.objects.create(url="https://shop.example/h", secret="s", event_types=types, is_active=active)
+    holder = Customer.objects.create(source_id="holder-1", country="DE")
+    customer = None if "no customer" in shape else holder
+    if shape == "gift card":
+        campaign = CampaignFactory(discount_type=DiscountType.GIFT_CARD, percent=None, max_redemptions_per_customer=3)
+        code = CodeFactory(campaign=campaign, code="GIFT2345ABCD", balance=5000, max_uses=None, customer=holder)
+    else:
+        campaign = CampaignFactory(percent=10, max_redemptions=5 if "capped" in shape and "un" not in shape else None,
+                                   budget=50000 if "budget" in shape or shape.startswith("capped") else None,
+                                   max_redemptions_per_customer=2 if "with a cap" in shape else None)
+        code = CodeFactory(campaign=campaign, code="SAME2345ABCD", max_uses=3, customer=customer)
+    now = timezone.now()
+    enqueued = []
+    monkeypatch.setattr(webhooks, "_enqueue", enqueued.append)
+    monkeypatch.setattr(redemptions, "enqueue_webhook_deliveries", enqueued.append)
+    written = {}
+    # when the same order is redeemed by each path (rolled back in between, so each starts from the same state)
+    for one_statement in (False, True):
+        monkeypatch.setattr(redemptions, "ONE_STATEMENT", one_statement)
+        enqueued.clear()
+        with django_capture_on_commit_callbacks(execute=True):
+            redemption = redemptions.redeem_code(
+                code="same2345abcd" if shape != "gift card" else "GIFT2345ABCD",
+                customer_source_id=customer.source_id if customer else None,
+                order=OrderInput(amount=3000, currency="EUR", source_id="order-1"), actor=Actor.system("shop"),
+                now=now)
+        written[one_statement] = _written(code, redemption, list(enqueued))
+        if not one_statement:
+            redemptions.rollback_redemption(redemption_id=redemption.pk, reason="again", actor=Actor.system("t"))
+    # then every row is the same, ids aside, and each path enqueued its own deliveries
+    assert written[True] == written[False]
+    assert written[True]["enqueued"] is True and len(written[True]["deliveries"]) == 3
+    assert written[True]["audit"][1] is True

@@ -447,13 +447,13 @@ def test_a_refusal_decided_by_the_database_rolls_back_the_earlier_steps(monkeypa
     a_customer()
     campaign = CampaignFactory(percent=10)
     code = CodeFactory(campaign=campaign)
-    original = redemptions._count_campaign_use
+    original = redemptions.first_failing_rule
 
-    def paused_meanwhile(campaign, amount, **kwargs):
-        Campaign.objects.filter(pk=campaign.pk).update(is_paused=True)
-        return original(campaign, amount, **kwargs)
+    def paused_meanwhile(context, **kwargs):  # after the rows were read, before any write
+        Campaign.objects.filter(pk=context.code.campaign_id).update(is_paused=True)
+        return original(context, **kwargs)
 
-    monkeypatch.setattr(redemptions, "_count_campaign_use", paused_meanwhile)
+    monkeypatch.setattr(redemptions, "first_failing_rule", paused_meanwhile)
     # when
     with pytest.raises(CodeRejected) as refusal:
         redeem(code, customer="cust-1")
