@@ -151,11 +151,11 @@ def _webhook_data(code: Code, campaign: Campaign, customer: Customer | None) -> 
             "source": code.source, "expires_at": code.expires_at, "is_automatic": code.is_automatic}
 
 
-def audit_entry(*, actor: Actor, action: str, target, after: dict) -> AuditEntry:
+def audit_entry(*, actor: Actor, action: str, target, after: dict, before: dict | None = None) -> AuditEntry:
     """The row record_audit would write, unsaved, for a bulk_create."""
     return AuditEntry(actor_user=actor.user, actor_api_key=actor.api_key, actor_label=actor.label[:150],
                       action=action, object_type=target._meta.label_lower, object_id=str(target.pk),
-                      object_repr=str(target)[:255], before=None, after=after)
+                      object_repr=str(target)[:255], before=before, after=after)
 
 
 def _fresh_campaign(campaign_id: int) -> Campaign:

@@ -6,10 +6,11 @@ concurrent order messages can win; the loser finds nothing to do.
 
 from datetime import datetime, timedelta
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
+from campaigns.services.codes import audit_entry
 from referrals.errors import ReferralError, ReferralReason
 from referrals.models import (
     CONVERTED_STATUSES,
@@ -21,12 +22,12 @@ from referrals.models import (
     RewardType,
 )
 from referrals.services.fraud import identity_signals
-from referrals.services.rewards import cancel_rewards, reward_referrer
+from referrals.services.rewards import cancel_rewards, reward_referrer, reward_referrers
 from retention.actors import Actor
 from retention.audit import record_audit
 from retention.errors import InvalidInput
-from retention.messaging.services.webhooks import emit_webhook
-from retention.models import Event, Order, OrderStatus
+from retention.messaging.services.webhooks import emit_webhook, emit_webhooks
+from retention.models import AuditEntry, Event, Order, OrderStatus
 
 SYSTEM = Actor.system("referrals")
 # What converting and rewarding read, in the query that finds the pending referrals.
@@ -226,3 +227,103 @@ def set_payout_status(*, reward: ReferralReward, status: str, actor: Actor) -> R
     record_audit(actor=actor, action="referral.payout_" + status, target=reward,
                  before={"payout_status": PAYOUT_STEPS[status]}, after={"payout_status": status})
     return reward
+
+
+# -- many orders at once ------------------------------------------------------------------------------------
+
+CONVERT_BATCH = 1000  # orders per transaction in convert_for_orders
+
+
+def convert_for_orders(*, order_ids: list[int], now: datetime | None = None) -> list[Referral]:
+    """convert_for_order for many orders (the collecting task, bulk order arrivals): the same conversions,
+    holds, rewards, limits, budget, audit entries and referral.converted webhooks, decided in order-id order
+    as if the orders had come one by one, with set-based statements in one durable transaction per
+    CONVERT_BATCH orders (plus, per points reward, loyalty's three ledger statements). Safe to run twice."""
+    now = now or timezone.now()
+    ids = sorted(set(order_ids))
+    converted = []
+    for start in range(0, len(ids), CONVERT_BATCH):
+        converted.extend(_convert_batch(ids[start:start + CONVERT_BATCH], now=now))
+    return converted
+
+
+@transaction.atomic(durable=True)
+def _convert_batch(order_ids: list[int], *, now: datetime) -> list[Referral]:
+    return convert_orders_in_transaction(order_ids, now=now)
+
+
+def convert_orders_in_transaction(order_ids: list[int], *, now: datetime) -> list[Referral]:
+    """The body of convert_for_orders. Not durable: inside the caller's transaction (the collecting task's)."""
+    orders = {order.customer_id: order for order in Order.objects.annotate(has_earlier=_earlier_order()).filter(
+        pk__in=order_ids, status=OrderStatus.PAID).order_by("-pk") if not order.has_earlier}
+    if not orders:
+        return []
+    # Locked in id order (lock order: referrals, codes, accounts); a concurrent single conversion of one of
+    # them waits here, and one that won is no longer pending when the lock is granted.
+    pending = list(Referral.objects.select_for_update(of=("self",)).select_related(*CONVERTING)
+                   .filter(friend_id__in=orders, status=ReferralStatus.PENDING, program__is_enabled=True)
+                   .order_by("pk"))
+    claims = []
+    for referral in pending:
+        order, program = orders[referral.friend_id], referral.program
+        if program.converts_on_first_order and order.amount >= program.min_order_amount and _within(
+                referral, order.created_at):
+            claims.append((referral, order))
+    if not claims:
+        return []
+    claims.sort(key=lambda claim: (claim[1].pk, claim[0].pk))  # as if converted one order after another
+    signals, to_reward = [], []
+    for referral, order in claims:
+        late_signals = identity_signals(referral.referrer, referral.friend)
+        hold = referral.program.reward_hold_days > 0 or referral.needs_review or bool(late_signals)
+        referral.status = ReferralStatus.HELD if hold else ReferralStatus.REWARDED
+        referral.converted_at, referral.conversion_order, referral.conversion_event = now, order, None
+        referral.conversion_amount = order.amount
+        referral.reward_due_at = now + timedelta(days=referral.program.reward_hold_days) if hold else None
+        referral.needs_review = referral.needs_review or bool(late_signals)
+        signals.extend(FraudSignal(referral=referral, kind=kind, detail=detail, created_at=now)
+                       for kind, detail in late_signals)
+        if not hold:
+            to_reward.append(referral)
+    _claim_all([referral for referral, _ in claims])
+    FraudSignal.objects.bulk_create(signals, ignore_conflicts=True)
+    reward_referrers(to_reward, actor=SYSTEM, now=now)
+    AuditEntry.objects.bulk_create([audit_entry(
+        actor=SYSTEM, action="referral.converted", target=referral, before={"status": ReferralStatus.PENDING},
+        after={"status": referral.status, "order": order.source_id, "event": None,
+               "needs_review": referral.needs_review}) for referral, order in claims])
+    emit_webhooks(type="referral.converted", now=now, items=[{
+        "id": referral.pk, "program": referral.program_id, "referral_code": referral.code.code,
+        "referrer": referral.referrer.source_id, "customer": referral.friend.source_id, "order": order.source_id,
+        "event": None, "amount": order.amount, "status": referral.status, "converted_at": now,
+    } for referral, order in claims])
+    return [referral for referral, _ in claims]
+
+
+CLAIM_COLUMNS = ("id", "status", "converted_at", "conversion_order_id", "conversion_amount", "reward_due_at",
+                 "needs_review")
+
+
+def _claim_all(referrals: list[Referral]) -> None:
+    """Every claimed referral's final state in one UPDATE ... FROM (VALUES), still conditional on PENDING.
+    The rows are locked, so all of them match; a mismatch would mean a lost claim and fails the batch."""
+    table = Referral._meta.db_table
+    fields = [Referral._meta.get_field(name) for name in (
+        "id", "status", "converted_at", "conversion_order", "conversion_amount", "reward_due_at", "needs_review")]
+    casts = {"id": "bigint", "status": "varchar(16)", "converted_at": "timestamp with time zone",
+             "conversion_order_id": "bigint", "conversion_amount": "bigint",
+             "reward_due_at": "timestamp with time zone", "needs_review": "boolean"}
+    if connection.vendor != "postgresql":
+        casts = {column: {"converted_at": "text", "reward_due_at": "text", "status": "text", "needs_review": "integer"
+                          }.get(column, "integer") for column in casts}
+    rows = ", ".join(["(" + ", ".join(["%s"] * len(CLAIM_COLUMNS)) + ")"] * len(referrals))
+    params = [field.get_db_prep_save(getattr(referral, field.attname), connection)
+              for referral in referrals for field in fields]
+    sets = ", ".join(f"{column} = CAST(v.{column} AS {casts[column]})" for column in CLAIM_COLUMNS[1:])
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"WITH v({', '.join(CLAIM_COLUMNS)}) AS (VALUES {rows}) "  # noqa: S608 - placeholders only
+            f"UPDATE {table} SET {sets} FROM v WHERE {table}.id = CAST(v.id AS {casts['id']}) "
+            f"AND {table}.status = %s", [*params, ReferralStatus.PENDING])
+        if cursor.rowcount != len(referrals):
+            raise RuntimeError("A locked pending referral could not be claimed.")

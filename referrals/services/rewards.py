@@ -17,6 +17,7 @@ from referrals.locks import lock_referrer_code
 from referrals.models import (
     PayoutStatus,
     Referral,
+    ReferralCode,
     ReferralProgram,
     ReferralReward,
     ReferralTier,
@@ -183,3 +184,102 @@ def cancel_rewards(referral: Referral, *, actor: Actor, now: datetime) -> list[R
     for reward in rewards:
         reward.code_was_used = True if reward.pk in used else False if reward.pk in unused else None
     return cancelled
+
+
+def reward_referrers(referrals: list[Referral], *, actor: Actor, now: datetime) -> list[ReferralReward]:
+    """reward_referrer for many claimed referrals, in the order given, as if one after another: the referrers'
+    codes and loyalty accounts are locked in one statement each (id order), their reward counts read in one,
+    tiers in one; the budget keeps its conditional UPDATE per reward, points go through loyalty's ledger
+    (credit) per reward, and the rewards and skips are written in bulk. Not durable, like reward_referrer.
+
+    `referrals` come with program (and its loyalty_program), code, referrer and friend loaded."""
+    if not referrals:
+        return []
+    programs = {referral.program_id: referral.program for referral in referrals}
+    list(ReferralCode.objects.select_for_update().filter(pk__in={r.code_id for r in referrals}).order_by("pk")
+         .values_list("pk", flat=True))
+    counts = {}
+    referrer_ids = {referral.referrer_id for referral in referrals}
+    for row in (ReferralReward.objects.filter(program_id__in=programs, customer_id__in=referrer_ids,
+                                               role=RewardRole.REFERRER, is_cancelled=False)
+                .order_by().values("program_id", "customer_id")
+                .annotate(total=Count("pk"), this_month=Count("pk", filter=Q(created_at__gte=month_start(now))))):
+        counts[(row["program_id"], row["customer_id"])] = [row["total"], row["this_month"]]
+    tiers = {}
+    for tier in ReferralTier.objects.filter(program_id__in=programs).select_related("campaign"):
+        tiers.setdefault(tier.program_id, []).append(tier)
+    loyalty_programs = {program_id: loyalty_program_for(program) for program_id, program in programs.items()
+                        if any(tier.points for tier in tiers.get(program_id, []))}
+    accounts = _locked_accounts(referrals, loyalty_programs)
+    rewards, skips = [], {}
+    for referral in referrals:
+        program = referral.program
+        total, this_month = counts.setdefault((program.pk, referral.referrer_id), [0, 0])
+        limit = program.max_rewards_per_referrer_per_month
+        reason = ""
+        if limit is not None and this_month >= limit:
+            reason = LIMIT_REACHED
+        elif (tier := tier_for(tiers.get(program.pk, []), total + 1)) is None:
+            reason = NO_TIER
+        else:
+            cost = reward_cost(program, tier)
+            taken = program.budget is None or ReferralProgram.objects.filter(
+                pk=program.pk, budget_spent__lte=F("budget") - cost).update(budget_spent=F("budget_spent") + cost)
+            if not taken:
+                reason = BUDGET_EXHAUSTED
+            else:
+                try:
+                    rewards.append(_reward_row(referral, program, tier, cost, loyalty_programs.get(program.pk),
+                                               accounts, actor=actor, now=now))
+                    counts[(program.pk, referral.referrer_id)] = [total + 1, this_month + 1]
+                except (_Skipped, DomainError) as refusal:  # nothing written: the budget goes back
+                    reason = refusal.reason if isinstance(refusal, _Skipped) else str(refusal.code)[:32]
+                    if program.budget is not None:
+                        ReferralProgram.objects.filter(pk=program.pk).update(budget_spent=F("budget_spent") - cost)
+        if reason:
+            referral.skipped_reason = reason
+            skips.setdefault(reason, []).append(referral.pk)
+    ReferralReward.objects.bulk_create(rewards)
+    for reason, ids in skips.items():
+        Referral.objects.filter(pk__in=ids).update(skipped_reason=reason)
+    return rewards
+
+
+def _locked_accounts(referrals: list[Referral], loyalty_programs: dict) -> dict:
+    """{(loyalty program id, customer id): locked account} for every referrer whose program gives points,
+    created first when missing (the unique constraint settles races, as in loyalty's account_for)."""
+    pairs = {(loyalty_programs[r.program_id].pk, r.referrer_id) for r in referrals
+             if loyalty_programs.get(r.program_id) is not None}
+    if not pairs:
+        return {}
+    LoyaltyAccount.objects.bulk_create([LoyaltyAccount(program_id=program_id, customer_id=customer_id)
+                                        for program_id, customer_id in pairs], ignore_conflicts=True)
+    locked = (LoyaltyAccount.objects.select_for_update(of=("self",)).select_related("program")
+              .filter(program_id__in={program_id for program_id, _ in pairs},
+                      customer_id__in={customer_id for _, customer_id in pairs}).order_by("pk"))
+    return {(account.program_id, account.customer_id): account for account in locked}
+
+
+def _reward_row(referral: Referral, program: ReferralProgram, tier: ReferralTier, cost: int,
+                loyalty_program: LoyaltyProgram | None, accounts: dict, *, actor: Actor, now: datetime
+                ) -> ReferralReward:
+    """_give without saving the reward (the caller bulk-creates them)."""
+    kind = reward_type_of(tier)
+    reward = ReferralReward(referral=referral, program=program, customer_id=referral.referrer_id,
+                            role=RewardRole.REFERRER, type=kind, cost=cost, created_at=now)
+    if kind == RewardType.POINTS:
+        if loyalty_program is None:
+            raise _Skipped(NO_LOYALTY_PROGRAM)
+        account = accounts[(loyalty_program.pk, referral.referrer_id)]
+        account.customer = referral.referrer
+        credit(account, kind=EntryKind.EARN, points=tier.points, source_type="referral", source_id=str(referral.pk),
+               now=now, description=f"Referral of {referral.friend.first_name or 'a friend'}",
+               actor_label=actor.label)
+        reward.points = tier.points
+    elif kind == RewardType.CASH:
+        reward.cash_amount = tier.cash_amount
+        reward.payout_status = PayoutStatus.PENDING
+    else:
+        reward.code = issue_code(campaign=tier.campaign, customer=referral.referrer, actor=actor,
+                                 source=CodeSource.REFERRAL, now=now, note=f"referral {referral.pk}")
+    return reward

@@ -1,0 +1,139 @@
+"""convert_for_orders (many orders in one transaction) converts, holds, rewards and refuses exactly what
+convert_for_order does order after order, in a fixed number of statements besides loyalty's ledger."""
+
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.db.models import Sum
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from campaigns.models import Code
+from campaigns.tests.factories import CampaignFactory
+from loyalty.models import LedgerEntry, LoyaltyAccount
+from loyalty.tests.factories import LoyaltyProgramFactory
+from referrals.models import Referral, ReferralProgram, ReferralReward, RewardRole
+from referrals.services.conversions import convert_for_order, convert_for_orders
+from referrals.services.referrals import register_referral
+from referrals.tests.factories import ReferralCodeFactory, ReferralProgramFactory, ReferralTierFactory
+from retention.actors import Actor
+from retention.messaging.models import WebhookEvent
+from retention.models import AuditEntry
+from retention.tests.factories import CustomerFactory, OrderFactory
+
+pytestmark = pytest.mark.django_db
+ACTOR = Actor.system("test")
+
+
+def world(tag: str) -> tuple[list[int], list[ReferralProgram]]:
+    """Two programs, their referrers, registered friends and the friends' orders (ids returned)."""
+    tag = tag.upper()
+    loyalty = LoyaltyProgramFactory(name=f"Club {tag}")
+    main = ReferralProgramFactory(loyalty_program=loyalty, min_order_amount=2000, max_rewards_per_referrer_per_month=3)
+    ReferralTierFactory(program=main, referrals=1, points=500)
+    ReferralTierFactory(program=main, referrals=3, points=None, reward_type="code",
+                        campaign=CampaignFactory(slug=f"thanks-{tag.lower()}", discount_type="amount", percent=None,
+                                                 amount=700))
+    held = ReferralProgramFactory(loyalty_program=loyalty, reward_hold_days=7)
+    ReferralTierFactory(program=held, referrals=1, points=100)
+    budgeted = ReferralProgramFactory(loyalty_program=loyalty, budget=150, point_value=20)  # 500 points = 100
+    ReferralTierFactory(program=budgeted, referrals=1, points=500)
+    anna = CustomerFactory(first_name="Anna", email=f"anna.{tag}@gmail.com")
+    carl = CustomerFactory(first_name="Carl", email=f"carl@{tag}-corp.com")
+    codes = {program.pk: ReferralCodeFactory(program=program, customer=anna, code=f"A{program.pk}-{tag}")
+             for program in (main, held, budgeted)}
+    carl_code = ReferralCodeFactory(program=main, customer=carl, code=f"CARL-{tag}")
+    order_ids = []
+
+    def friend(program, amount=5000, email=None, code=None, orders=1):
+        customer = CustomerFactory(email=email or f"f{len(order_ids)}.{tag}@example.org")
+        register_referral(code=(code or codes[program.pk]).code, friend=customer, actor=ACTOR)
+        for _ in range(orders):
+            order_ids.append(OrderFactory(customer=customer, amount=amount).pk)
+
+    for _ in range(3):
+        friend(main)  # points, points, then the tier-3 code
+    friend(main, orders=2)  # the second order is not the first: one conversion; over the monthly limit (3)
+    friend(main, amount=1000)  # below the minimum: stays pending
+    friend(main, email=f"dana@{tag}-corp.com", code=carl_code)  # same company domain: held for review
+    friend(held)  # hold period: held
+    friend(budgeted)
+    friend(budgeted)  # the budget has 150 for two rewards of 100: skipped
+    return order_ids, [main, held, budgeted]
+
+
+def outcome(programs: list[ReferralProgram], converted: list) -> dict:
+    referrals = Referral.objects.filter(program__in=programs).order_by("pk")
+    referral_ids = [str(pk) for pk in referrals.values_list("pk", flat=True)]
+    return {
+        "converted": len(converted),
+        "referrals": [(r.status, r.skipped_reason, r.needs_review, r.conversion_amount,
+                       r.reward_due_at is not None) for r in referrals],
+        "rewards": sorted(ReferralReward.objects.filter(program__in=programs, role=RewardRole.REFERRER)
+                          .values_list("type", "points", "cost", "code__source")),
+        "points": LedgerEntry.objects.filter(source_type="referral", source_id__in=referral_ids).aggregate(
+            total=Sum("points"))["total"],
+        "balances": sorted(LoyaltyAccount.objects.filter(program=programs[0].loyalty_program)
+                           .values_list("points", flat=True)),
+        "budget": [ReferralProgram.objects.get(pk=program.pk).budget_spent for program in programs],
+        "audits": sorted(AuditEntry.objects.filter(action="referral.converted", object_id__in=referral_ids)
+                         .values_list("before", "after__status")),
+        "webhooks": sorted(WebhookEvent.objects.filter(type="referral.converted", data__id__in=[
+            int(pk) for pk in referral_ids]).values_list("data__status", "data__amount")),
+        "codes": Code.objects.filter(campaign__slug__startswith="thanks-", note__startswith="referral ",
+                                     campaign__in=[tier.campaign for tier in programs[0].tiers.all()
+                                                   if tier.campaign_id]).count(),
+    }
+
+
+def test_a_batch_converts_and_rewards_what_one_order_at_a_time_does():
+    # given: the same orders in two identical worlds
+    single_orders, single_programs = world("single")
+    batch_orders, batch_programs = world("batch")
+    # when
+    single = [referral for order_id in single_orders for referral in convert_for_order(order_id=order_id)]
+    batch = convert_for_orders(order_ids=batch_orders)
+    # then
+    expected, got = outcome(single_programs, single), outcome(batch_programs, batch)
+    assert got == expected
+    statuses = [status for status, *_ in got["referrals"]]
+    assert statuses.count("rewarded") == 6 and statuses.count("held") == 2 and statuses.count("pending") == 1
+    assert {reason for _, reason, *_ in got["referrals"]} == {"", "limit_reached", "budget_exhausted"}
+    assert got["codes"] == 1
+
+
+def test_running_it_twice_converts_nothing_more():
+    order_ids, programs = world("twice")
+    first = convert_for_orders(order_ids=order_ids)
+    assert convert_for_orders(order_ids=order_ids) == []
+    assert len(first) == 8
+    assert ReferralReward.objects.filter(program__in=programs, role=RewardRole.REFERRER).count() == 4
+
+
+def test_an_order_converted_singly_first_is_left_alone():
+    order_ids, programs = world("mixed")
+    convert_for_order(order_id=order_ids[0])
+    converted = convert_for_orders(order_ids=order_ids)
+    assert len(converted) == 7
+    assert Referral.objects.filter(program__in=programs, status="pending").count() == 1
+
+
+def test_the_statements_do_not_grow_with_the_batch_besides_the_ledger():
+    def statements(count: int, tag: str) -> int:
+        program = ReferralProgramFactory(loyalty_program=LoyaltyProgramFactory())
+        ReferralTierFactory(program=program, referrals=1, points=500)
+        codes = [ReferralCodeFactory(program=program, code=f"B{n}-{tag}") for n in range(count)]
+        order_ids = []
+        for code in codes:
+            friend = CustomerFactory()
+            register_referral(code=code.code, friend=friend, actor=ACTOR)
+            order_ids.append(OrderFactory(customer=friend, created_at=timezone.now() - timedelta(minutes=1)).pk)
+        with CaptureQueriesContext(connection) as captured:
+            assert len(convert_for_orders(order_ids=order_ids)) == count
+        ledger = [query for query in captured if "loyalty_ledgerentry" in query["sql"].split(" (")[0]
+                  or "loyalty_pointlot" in query["sql"].split(" (")[0]
+                  or query["sql"].startswith('UPDATE "loyalty_loyaltyaccount"')]
+        return len(captured) - len(ledger)
+
+    assert statements(2, "TWO") == statements(12, "TWELVE") <= 20
