@@ -1,4 +1,7 @@
+import threading
+
 import pytest
+from django.db import connection, transaction
 
 from campaigns.errors import CampaignError
 from campaigns.models import Campaign, Code, CodeSource, DiscountType, GenerationJob
@@ -81,7 +84,7 @@ def test_resumes_after_a_crash_mid_way_without_duplicates_or_gaps(monkeypatch):
 
     monkeypatch.setattr(generation, "insert_codes", crashing_insert)
     with pytest.raises(RuntimeError):
-        run_generation(job_id=job.pk, batch_size=300)
+        run_generation(job_id=job.pk, batch_size=300, workers=1)
     crashed = GenerationJob.objects.get(pk=job.pk)
     assert (crashed.status, crashed.generated, crashed.failure) == (JobStatus.FAILED, 600, "worker killed")
     assert Code.objects.filter(generation=job).count() == 600
@@ -145,3 +148,122 @@ def test_start_generation_refusals_create_nothing(campaign_fields, count, reason
     assert refused.value.code == reason
     assert GenerationJob.objects.count() == 0
     assert AuditEntry.objects.count() == 0
+
+
+def _postgres_only():
+    if connection.vendor != "postgresql":
+        pytest.skip("parallel batches run on PostgreSQL only")
+
+
+def test_batches_run_on_two_connections_at_once(monkeypatch):
+    # given: each batch waits until a second one is in flight (a lone worker would break the barrier)
+    _postgres_only()
+    both_in_flight = threading.Barrier(2, timeout=20)
+    real_insert = generation.insert_codes
+    threads = set()
+
+    def insert(**kwargs):
+        if threading.current_thread() not in threads:
+            threads.add(threading.current_thread())
+            both_in_flight.wait()
+        return real_insert(**kwargs)
+
+    monkeypatch.setattr(generation, "insert_codes", insert)
+    campaign = CampaignFactory()
+    job = _job(campaign, 1000)
+    # when
+    result = run_generation(job_id=job.pk, batch_size=200, workers=2)
+    # then
+    assert len(threads) == 2 and threading.current_thread() not in threads
+    assert (result.status, result.generated) == (JobStatus.DONE, 1000)
+    assert Code.objects.filter(generation=job).values("code").distinct().count() == 1000
+    assert Campaign.objects.get(pk=campaign.pk).codes_issued == 1000
+
+
+def test_a_small_code_space_runs_on_one_connection(monkeypatch):
+    # given: 8 symbols of 32 (40 bits), where parallel batches would often draw the same codes
+    campaign = CampaignFactory(code_length=8)
+    real_insert = generation.insert_codes
+    threads = set()
+
+    def insert(**kwargs):
+        threads.add(threading.current_thread())
+        return real_insert(**kwargs)
+
+    monkeypatch.setattr(generation, "insert_codes", insert)
+    # when
+    result = run_generation(job_id=_job(campaign, 300).pk, batch_size=100, workers=2)
+    # then
+    assert threads == {threading.current_thread()}
+    assert (result.status, result.generated, Code.objects.count()) == (JobStatus.DONE, 300, 300)
+
+
+def test_two_runs_of_the_same_job_at_once_end_with_exactly_count_codes():
+    # given: a Celery redelivery runs the job while the first run is still at it
+    _postgres_only()
+    campaign = CampaignFactory()
+    job = _job(campaign, 3000)
+    start = threading.Barrier(2, timeout=20)
+    errors = []
+
+    def run():
+        try:
+            start.wait()
+            run_generation(job_id=job.pk, batch_size=250, workers=2)
+        except Exception as error:  # noqa: BLE001 - reported by the assertion below
+            errors.append(error)
+        finally:
+            connection.close()
+
+    runs = [threading.Thread(target=run) for _ in range(2)]
+    # when
+    for thread in runs:
+        thread.start()
+    for thread in runs:
+        thread.join()
+    # then
+    assert errors == []
+    job.refresh_from_db()
+    assert (job.status, job.generated) == (JobStatus.DONE, 3000)
+    assert Code.objects.filter(generation=job).values("code").distinct().count() == 3000
+    assert Campaign.objects.get(pk=campaign.pk).codes_issued == 3000
+
+
+def test_a_batch_that_would_overshoot_the_count_is_rolled_back_whole(monkeypatch):
+    # given: while the first batch is inserted, another run of the job advances it (same transaction here)
+    campaign = CampaignFactory()
+    job = _job(campaign, 100)
+    real_insert = generation.insert_codes
+    first_batch = []
+
+    def insert(**kwargs):
+        if not first_batch:
+            first_batch.extend(kwargs["texts"])
+            GenerationJob.objects.filter(pk=job.pk).update(generated=40)
+        return real_insert(**kwargs)
+
+    monkeypatch.setattr(generation, "insert_codes", insert)
+    # when
+    result = run_generation(job_id=job.pk, workers=1)
+    # then: the refused batch left nothing; the job was read again and filled once
+    assert (result.status, result.generated) == (JobStatus.DONE, 100)
+    assert Code.objects.filter(generation=job).count() == 100
+    assert not Code.objects.filter(code__in=first_batch).exists()
+
+
+def test_each_foreign_key_of_codes_leads_exactly_one_index():
+    # Every index is upkeep on each bulk-inserted code: no automatic FK index next to a composite one.
+    with connection.cursor() as cursor:
+        constraints = connection.introspection.get_constraints(cursor, Code._meta.db_table)
+    leading = [details["columns"][0] for details in constraints.values() if details["index"]]
+    for column in ("campaign_id", "customer_id", "generation_id"):
+        assert leading.count(column) == 1, (column, leading)
+
+
+def test_a_customers_codes_are_read_through_the_partial_index():
+    _postgres_only()
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute("EXPLAIN SELECT id FROM campaigns_code WHERE customer_id = %s ORDER BY issued_at DESC", [1])
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert "code_customer_issued" in plan, plan
