@@ -1,16 +1,20 @@
 """Referrals: registering referrals and converting them through the service layer.
 
-Target (issue 6): 500 referrals/s registered and 500/s converted. Each registration is
-register_referral (its own durable transaction: code lookup, the refusal checks, the fraud checks, the
-row, a welcome code from the friend's campaign, the audit entry); each conversion is convert_for_order (the
-conditional UPDATE, the referrer's tier under a row lock, the budget, 500 loyalty points, the audit entry
-and the referral.converted webhook). Friends, referrers and orders are set up beforehand with bulk_create.
-Every run uses fresh source ids (the points ledger is append-only, so earlier runs' rows stay).
+Target (issue 6): 500 referrals/s registered and 500/s converted. Two paths each:
+- one at a time: register_referral (the API's POST /api/v1/referrals) and convert_for_order (one order's task);
+- in batches: register_referrals (POST /api/v1/referrals/bulk) and convert_for_orders (the collecting task
+  that converts the orders queued by order_recorded, referrals.tasks.convert_queued_orders_task).
+Each registration checks the code, the refusals and the fraud signals, writes the row, the friend's welcome
+code (campaigns' issue_code / issue_codes) and the audit entry; each conversion claims the referral, takes the
+referrer's tier under a row lock, credits 500 loyalty points, writes the audit entry and the referral.converted
+webhook. Friends, referrers and orders are set up beforehand with bulk_create. Every run uses fresh source ids.
 
-    .venv/bin/python bench/referrals_throughput.py [--count N] [--clients N] [--profile N]
+    .venv/bin/python bench/referrals_throughput.py [--count N] [--clients N] [--profile N] [--single N] [--batch N]
 
-The first --profile referrals run in one thread to print queries and CPU per call (the ceiling they put on
-the rate with every core busy); the rest run on --clients threads for the wall-clock rates.
+First --profile referrals run one at a time in this thread, then one batch of --batch, to print statements and
+Python CPU per referral (time.process_time: insensitive to other load; PostgreSQL's own CPU is not in it) and
+the ceiling that CPU puts on the rate with every core busy; then --single referrals one at a time and the
+rest in batches run on --clients threads for the wall-clock rates (noisy on a shared machine).
 """
 
 import argparse
@@ -89,12 +93,19 @@ def line(label: str, count: int, seconds: float) -> str:
             f"   target >= {TARGET_PER_SECOND:.0f}/s  {verdict}")
 
 
+def chunks(items: list, size: int) -> list:
+    return [items[start:start + size] for start in range(0, len(items), size)]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--count", type=int, default=20_000, help="referrals to register and convert")
     parser.add_argument("--clients", type=int, default=4, help="concurrent clients (threads, one connection each)")
     parser.add_argument("--profile", type=int, default=50,
-                        help="of --count, how many run first in one thread to measure queries and CPU per call")
+                        help="of --count, how many run first one at a time in one thread (queries and CPU per call)")
+    parser.add_argument("--single", type=int, default=400,
+                        help="of --count, how many then run one at a time on --clients threads (wall clock)")
+    parser.add_argument("--batch", type=int, default=500, help="referrals or orders per batch service call")
     arguments = parser.parse_args()
     setup_django()
 
@@ -103,8 +114,8 @@ def main() -> None:
     from campaigns.models import Campaign
     from loyalty.models import LoyaltyProgram
     from referrals.models import Referral, ReferralCode, ReferralProgram, ReferralStatus, ReferralTier
-    from referrals.services.conversions import convert_for_order
-    from referrals.services.referrals import register_referral
+    from referrals.services.conversions import convert_for_order, convert_for_orders
+    from referrals.services.referrals import register_referral, register_referrals
     from retention.actors import Actor
     from retention.models import Customer, Order, OrderStatus
 
@@ -130,34 +141,58 @@ def main() -> None:
         Customer(source_id=f"bench-ref-{run}-f{index}", email=f"f{index}.{run}@example.com", first_name="Ben")
         for index in range(arguments.count))
     pairs = [(codes[index % referrer_count].code, friend) for index, friend in enumerate(friends)]
-    print(f"Set up {referrer_count} referrers, {len(friends)} friends ({arguments.clients} clients).")
+    print(f"Set up {referrer_count} referrers, {len(friends)} friends ({arguments.clients} clients, "
+          f"batches of {arguments.batch}).")
 
-    profiled = max(1, min(arguments.profile, arguments.count // 2))
+    profiled = max(1, min(arguments.profile, arguments.count // 4))
+    single = min(arguments.single, (arguments.count - profiled) // 2)
+    batched = min(arguments.batch, arguments.count - profiled - single)
+    one_by_one, rest = pairs[:profiled + single], pairs[profiled + single:]
 
     def register(pair) -> None:
         register_referral(code=pair[0], friend=pair[1], actor=actor)
 
+    def register_many(batch) -> None:
+        results = register_referrals(entries=[{"code": code, "friend": friend} for code, friend in batch], actor=actor)
+        assert all(isinstance(result, Referral) for result in results), results[0]
+
     def convert(order_id: int) -> None:
         convert_for_order(order_id=order_id)
 
-    register_cost = profile(pairs[:profiled], register)
-    registering = run_clients(arguments.clients, pairs[profiled:], register)
+    def convert_many(batch) -> None:
+        convert_for_orders(order_ids=batch)
+
+    register_cost = profile(one_by_one[:profiled], register)
+    registering = run_clients(arguments.clients, one_by_one[profiled:], register)
+    register_batch_cost = profile([rest[:batched]], register_many)
+    registering_batches = run_clients(arguments.clients, chunks(rest[batched:], arguments.batch), register_many)
+
     orders = Order.objects.bulk_create(
         Order(source_id=f"bench-ref-{run}-o{index}", customer=friend, amount=5000, currency="EUR",
               status=OrderStatus.PAID, created_at=timezone.now())
         for index, friend in enumerate(friends))
     order_ids = [order.pk for order in orders]
-    convert_cost = profile(order_ids[:profiled], convert)
-    converting = run_clients(arguments.clients, order_ids[profiled:], convert)
+    single_orders, batch_orders = order_ids[:profiled + single], order_ids[profiled + single:]
+    convert_cost = profile(single_orders[:profiled], convert)
+    converting = run_clients(arguments.clients, single_orders[profiled:], convert)
+    convert_batch_cost = profile([batch_orders[:batched]], convert_many)
+    converting_batches = run_clients(arguments.clients, chunks(batch_orders[batched:], arguments.batch), convert_many)
 
     registered = Referral.objects.filter(program=program).count()
     rewarded = Referral.objects.filter(program=program, status=ReferralStatus.REWARDED).count()
     assert registered == arguments.count, registered
     assert rewarded == arguments.count, rewarded
+    per_item = batched or 1
     print(cpu_line("Registering (per call)", *register_cost))
+    print(cpu_line("register_referrals", register_batch_cost[0] / per_item, register_batch_cost[1] / per_item)
+          + f"  ({register_batch_cost[0]:.0f} queries per batch of {batched})")
     print(cpu_line("Converting (per call)", *convert_cost))
-    print(line("Registering referrals", registered - profiled, registering))
-    print(line("Converting (first order)", rewarded - profiled, converting))
+    print(cpu_line("convert_for_orders", convert_batch_cost[0] / per_item, convert_batch_cost[1] / per_item)
+          + f"  ({convert_batch_cost[0]:.0f} queries per batch of {batched})")
+    print(line("Registering one by one", single, registering))
+    print(line("register_referrals", len(rest) - batched, registering_batches))
+    print(line("Converting one by one", single, converting))
+    print(line("convert_for_orders", len(batch_orders) - batched, converting_batches))
 
 
 if __name__ == "__main__":

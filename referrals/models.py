@@ -155,6 +155,20 @@ class Referral(models.Model):
         return f"referral {self.pk}"
 
 
+class QueuedConversion(models.Model):
+    """A paid order waiting to convert its friend's referrals: orders arriving one by one are converted in
+    batches by one collecting task (conversions.convert_queued_orders).
+
+    Written after the order's commit, deleted in the transaction that converts it: a crash in between leaves
+    it queued, and converting an order twice does nothing the second time (the claim is conditional)."""
+
+    order = models.OneToOneField(Order, on_delete=models.CASCADE, primary_key=True, related_name="+")
+    queued_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"order {self.order_id}"
+
+
 class FraudSignalKind(models.TextChoices):
     SAME_EMAIL = "same_email", "Same normalised email as the referrer"
     SAME_PHONE = "same_phone", "Same phone as the referrer"

@@ -1,4 +1,5 @@
-"""Listens to retention's signals (sent after commit) and enqueues one task each, after commit too."""
+"""Listens to retention's signals (sent after commit) and enqueues one task each, after commit too (a paid
+order is queued and converted in batches: referrals.services.conversions.queue_conversion)."""
 
 from functools import partial
 
@@ -10,10 +11,12 @@ REFUNDED = (OrderStatus.REFUNDED, OrderStatus.CANCELLED)
 
 
 def on_order_recorded(sender, order, previous_status=None, **kwargs) -> None:
-    from referrals.tasks import cancel_for_refund_task, convert_for_order_task
+    from referrals.services.conversions import queue_conversion
+    from referrals.tasks import cancel_for_refund_task
 
     if order.status == OrderStatus.PAID and previous_status != OrderStatus.PAID:
-        transaction.on_commit(partial(convert_for_order_task.delay, order.pk))
+        # Queued, then converted in batches by one collecting task (many orders per transaction).
+        queue_conversion(order_id=order.pk)
     elif order.status in REFUNDED and previous_status == OrderStatus.PAID:
         transaction.on_commit(partial(cancel_for_refund_task.delay, order.pk))
 

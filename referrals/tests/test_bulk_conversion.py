@@ -4,6 +4,7 @@ convert_for_order does order after order, in a fixed number of statements beside
 from datetime import timedelta
 
 import pytest
+from django.core.cache import cache
 from django.db import connection
 from django.db.models import Sum
 from django.test.utils import CaptureQueriesContext
@@ -13,13 +14,19 @@ from campaigns.models import Code
 from campaigns.tests.factories import CampaignFactory
 from loyalty.models import LedgerEntry, LoyaltyAccount
 from loyalty.tests.factories import LoyaltyProgramFactory
-from referrals.models import Referral, ReferralProgram, ReferralReward, RewardRole
-from referrals.services.conversions import convert_for_order, convert_for_orders
+from referrals.models import QueuedConversion, Referral, ReferralProgram, ReferralReward, RewardRole
+from referrals.services.conversions import (
+    SCHEDULED_KEY,
+    convert_for_order,
+    convert_for_orders,
+    convert_queued_orders,
+)
 from referrals.services.referrals import register_referral
 from referrals.tests.factories import ReferralCodeFactory, ReferralProgramFactory, ReferralTierFactory
 from retention.actors import Actor
 from retention.messaging.models import WebhookEvent
 from retention.models import AuditEntry
+from retention.services.orders import record_order
 from retention.tests.factories import CustomerFactory, OrderFactory
 
 pytestmark = pytest.mark.django_db
@@ -137,3 +144,56 @@ def test_the_statements_do_not_grow_with_the_batch_besides_the_ledger():
         return len(captured) - len(ledger)
 
     assert statements(2, "TWO") == statements(12, "TWELVE") <= 20
+
+
+@pytest.fixture
+def no_collector(monkeypatch):
+    """The collecting task is not run (as if its countdown had not passed yet)."""
+    monkeypatch.setattr("referrals.tasks.convert_queued_orders_task.apply_async", lambda **kwargs: None)
+    cache.delete(SCHEDULED_KEY)
+
+
+def test_a_paid_order_is_queued_then_converted_by_the_collector(anna_code, django_capture_on_commit_callbacks,
+                                                                 no_collector):
+    # given
+    friend = CustomerFactory(source_id="friend-q")
+    register_referral(code="ANNA-7KQ2", friend=friend, actor=ACTOR)
+    # when: the order is recorded, the collector not run yet
+    with django_capture_on_commit_callbacks(execute=True):
+        record_order(data={"source_id": "Q-1", "customer": "friend-q", "amount": 5000, "currency": "EUR",
+                           "status": "paid", "items": [], "created_at": timezone.now()}, actor=ACTOR)
+    # then
+    assert QueuedConversion.objects.count() == 1
+    assert Referral.objects.get(friend=friend).status == "pending"
+    assert convert_queued_orders() == 1
+    assert Referral.objects.get(friend=friend).status == "rewarded"
+    assert QueuedConversion.objects.count() == 0
+    assert convert_queued_orders() == 0
+
+
+def test_a_queued_order_refunded_before_the_collector_converts_nothing(anna_code, django_capture_on_commit_callbacks,
+                                                                       no_collector):
+    friend = CustomerFactory(source_id="friend-r")
+    register_referral(code="ANNA-7KQ2", friend=friend, actor=ACTOR)
+    body = {"source_id": "R-1", "customer": "friend-r", "amount": 5000, "currency": "EUR", "items": [],
+            "created_at": timezone.now()}
+    with django_capture_on_commit_callbacks(execute=True):
+        record_order(data={**body, "status": "paid"}, actor=ACTOR)
+    record_order(data={**body, "status": "refunded"}, actor=ACTOR)
+    assert convert_queued_orders() == 1
+    assert Referral.objects.get(friend=friend).status == "pending"
+
+
+def test_the_collector_is_scheduled_once_per_window(anna_code, django_capture_on_commit_callbacks, monkeypatch):
+    scheduled = []
+    monkeypatch.setattr("referrals.tasks.convert_queued_orders_task.apply_async",
+                        lambda **kwargs: scheduled.append(kwargs))
+    cache.delete(SCHEDULED_KEY)
+    for number in range(3):
+        friend = CustomerFactory(source_id=f"friend-w{number}")
+        with django_capture_on_commit_callbacks(execute=True):
+            record_order(data={"source_id": f"W-{number}", "customer": friend.source_id, "amount": 5000,
+                               "currency": "EUR", "status": "paid", "items": [], "created_at": timezone.now()},
+                         actor=ACTOR)
+    assert len(scheduled) == 1
+    assert QueuedConversion.objects.count() == 3
