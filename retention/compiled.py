@@ -7,8 +7,11 @@ afterwards runs only the statement and builds the instances as the queryset woul
 select_related populators, the annotations).
 """
 
+import hashlib
+import re
 import threading
-from collections.abc import Callable
+import weakref
+from collections.abc import Callable, Mapping, Sequence
 
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.models import Model, QuerySet
@@ -45,9 +48,10 @@ class CompiledFirst:
     connection object, since Django's connections are per thread.
     """
 
-    def __init__(self, build: Callable[[str], QuerySet], using: str = DEFAULT_DB_ALIAS):
+    def __init__(self, build: Callable[[str], QuerySet], using: str = DEFAULT_DB_ALIAS, *, prepare: bool = False):
         self.build = build
         self.using = using
+        self.prepare = prepare  # on PostgreSQL: planned once per session too (execute_prepared)
         self._local = threading.local()
 
     def _prepared(self) -> _Prepared:
@@ -63,7 +67,10 @@ class CompiledFirst:
         params = list(prepared.params)
         params[prepared.position] = value
         with prepared.connection.cursor() as cursor:
-            cursor.execute(prepared.sql, params)
+            if self.prepare:
+                execute_prepared(cursor, prepared.sql, params)
+            else:
+                cursor.execute(prepared.sql, params)
             row = cursor.fetchone()
         if row is None:
             return None
@@ -75,3 +82,61 @@ class CompiledFirst:
         for name, position in prepared.annotations.items():
             setattr(obj, name, row[position])
         return obj
+
+
+# Server-side prepared statements. Django's psycopg backend binds parameters client-side, so PostgreSQL parses and
+# plans every statement again: for the redemption's code look-up that was 0.34 ms of planning against 0.09 ms of
+# execution. A statement PREPAREd once per session (PREPARE is not undone by a ROLLBACK) is only executed after.
+_prepared_in: "weakref.WeakKeyDictionary[object, set[str]]" = weakref.WeakKeyDictionary()
+_PLACEHOLDER = re.compile(r"%\((\w+)\)s|%s|%%")
+
+
+def execute_prepared(cursor, sql: str, params: Sequence | Mapping, types: Mapping[str, str] | Sequence[str] = ()):
+    """cursor.execute(sql, params) as a prepared statement on PostgreSQL (elsewhere: as it is).
+
+    `sql` uses %s or %(name)s placeholders and %% for a literal %. `types` (SQL types by name or by position)
+    are needed where PostgreSQL cannot infer a parameter's type from its use (e.g. INSERT ... SELECT $1); without
+    them it infers every one. One `sql` text has one `types`: the conversion is kept by the text."""
+    connection = cursor.db
+    if connection.vendor != "postgresql":
+        cursor.execute(sql, params)
+        return
+    converted = _converted.get(sql)
+    if converted is None:
+        converted = _converted[sql] = _convert(sql, types)
+    name, prepare, names = converted
+    raw = connection.connection
+    done = _prepared_in.get(raw)
+    if done is None:
+        done = _prepared_in[raw] = set()
+    if name not in done:
+        cursor.execute(prepare)
+        done.add(name)
+    values = [params[key] for key in names] if isinstance(params, Mapping) else list(params)
+    cursor.execute(f"EXECUTE {name} ({', '.join(['%s'] * len(values))})" if values else f"EXECUTE {name}", values)
+
+
+_converted: dict[str, tuple[str, str, list[str]]] = {}
+
+
+def _convert(sql: str, types) -> tuple[str, str, list[str]]:
+    """(statement name, its PREPARE, the parameters' names or positions in $n order) for `sql`."""
+    names: list[str] = []
+
+    def positional(match: re.Match) -> str:
+        if match.group(0) == "%%":
+            return "%"
+        key = match.group(1)
+        if key is None:
+            names.append(str(len(names)))
+            return f"${len(names)}"
+        if key not in names:
+            names.append(key)
+        return f"${names.index(key) + 1}"
+
+    body = _PLACEHOLDER.sub(positional, sql)
+    declared = [types[key] for key in names] if isinstance(types, Mapping) and types else list(types)
+    name = "p_" + hashlib.sha1(f"{declared}{body}".encode(), usedforsecurity=False).hexdigest()[:24]
+    signature = f" ({', '.join(declared)})" if declared else ""
+    positions = names if names and not names[0].isdigit() else [int(key) for key in names]
+    return name, f"PREPARE {name}{signature} AS {body}", positions

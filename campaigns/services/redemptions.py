@@ -75,7 +75,7 @@ from campaigns.rules import RuleContext, first_failing_rule
 from campaigns.signals import code_redeemed, redemption_rolled_back
 from retention.actors import Actor
 from retention.audit import audit_values, record_audit
-from retention.compiled import CompiledFirst
+from retention.compiled import CompiledFirst, execute_prepared
 from retention.errors import InvalidInput, NotFound
 from retention.messaging.models import WebhookDelivery, WebhookDeliveryStatus, WebhookEvent, WebhookEventType
 from retention.messaging.services.webhooks import _enqueue as enqueue_webhook_deliveries
@@ -106,7 +106,7 @@ def _code_query(text: str):
 
 
 # Compiled once per connection: compiling this ~100-column select cost more CPU than running it.
-_find_code_query = CompiledFirst(_code_query)
+_find_code_query = CompiledFirst(_code_query, prepare=True)
 
 
 def find_code(text: str) -> Code | None:
@@ -262,7 +262,7 @@ def _write_in_one_statement(*, code: Code, customer: Customer | None, order: Ord
         "data": json.dumps(_webhook_data(redemption), cls=DjangoJSONEncoder),
     }
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+        execute_prepared(cursor, sql, params, _PARAMETER_TYPES)
         redemption.pk, deliveries, customer_counted, code_taken, campaign_counted, _audited = cursor.fetchone()
     if not customer_counted:
         raise CodeRejected(RejectReason.CUSTOMER_LIMIT_REACHED)
@@ -280,6 +280,16 @@ def _write_in_one_statement(*, code: Code, customer: Customer | None, order: Ord
         transaction.on_commit(partial(enqueue_webhook_deliveries, deliveries), robust=True)
     transaction.on_commit(lambda: code_redeemed.send(sender=Redemption, redemption=redemption))
     return redemption
+
+
+# The statement's parameters as PostgreSQL is to take them (prepared once per connection: execute_prepared).
+_PARAMETER_TYPES = {
+    "code": "bigint", "campaign": "bigint", "customer": "bigint", "order": "text", "order_amount": "bigint",
+    "currency": "text", "amount": "bigint", "status": "text", "api_key": "bigint", "now": "timestamptz",
+    "cap": "bigint", "actor_user": "bigint", "actor_api_key": "bigint", "actor_label": "text", "action": "text",
+    "object_type": "text", "object_repr": "text", "after": "text", "audited_at": "timestamptz", "event": "uuid",
+    "event_type": "text", "queued": "text", "data": "text",
+}
 
 
 @functools.cache
