@@ -17,6 +17,12 @@ class LoyaltyConfig(AppConfig):
         event_recorded.connect(receivers.on_event_recorded, dispatch_uid="loyalty.event_recorded")
         customer_created.connect(receivers.on_customer_created, dispatch_uid="loyalty.customer_created")
         register_export_section("loyalty", customer_loyalty_export)
+        from django.db.models.signals import post_delete, post_save
+
+        for model in ("LoyaltyProgram", "Tier", "CategoryMultiplier", "BonusPeriod", "Milestone", "Reward"):
+            for signal in (post_save, post_delete):
+                signal.connect(receivers.on_program_rule_changed, sender=self.get_model(model),
+                               dispatch_uid=f"loyalty.rules.{model}.{signal is post_save}")
         register_panels()  # the member's ledger and manual adjustments on the customer page
 
         from loyalty.demo import on_demo_data_seeded

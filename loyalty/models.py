@@ -251,6 +251,20 @@ class PointLot(models.Model):
         return f"{self.remaining}/{self.points}"
 
 
+class QueuedOrder(models.Model):
+    """A paid order waiting to earn: orders arriving one by one are earned in batches (earn_for_orders).
+
+    The row is written after the order's commit and deleted in the transaction that earns it, so a crash
+    in between leaves it queued (and earning it again is a no-op: ledger_once_per_source).
+    """
+
+    order = models.OneToOneField("retention.Order", on_delete=models.CASCADE, primary_key=True, related_name="+")
+    queued_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"order {self.order_id}"
+
+
 class RewardRedemptionStatus(models.TextChoices):
     ISSUED = "issued", "Issued"
     REQUESTED = "requested", "Requested (to fulfil by hand)"

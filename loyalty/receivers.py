@@ -1,4 +1,5 @@
-"""Listens to retention's signals (sent after commit) and enqueues one task each, after commit too."""
+"""Listens to retention's signals (sent after commit) and enqueues one task each, after commit too (a paid
+order is queued and earned in batches: loyalty.services.earning.queue_order_earning)."""
 
 from functools import partial
 
@@ -10,10 +11,12 @@ REFUNDED = (OrderStatus.REFUNDED, OrderStatus.CANCELLED)
 
 
 def on_order_recorded(sender, order, previous_status=None, **kwargs) -> None:
-    from loyalty.tasks import earn_for_order_task, reverse_order_points_task
+    from loyalty.services.earning import queue_order_earning
+    from loyalty.tasks import reverse_order_points_task
 
     if order.status == OrderStatus.PAID and previous_status is None:
-        transaction.on_commit(partial(earn_for_order_task.delay, order.pk))
+        # Queued, then earned in batches by one collecting task (many orders per transaction).
+        queue_order_earning(order_id=order.pk)
     elif order.status in REFUNDED and previous_status == OrderStatus.PAID:
         transaction.on_commit(partial(reverse_order_points_task.delay, order.pk))
 
@@ -28,3 +31,11 @@ def on_customer_created(sender, customer, **kwargs) -> None:
     from loyalty.tasks import earn_signup_bonus_task
 
     transaction.on_commit(partial(earn_signup_bonus_task.delay, customer.pk))
+
+
+def on_program_rule_changed(sender, **kwargs) -> None:
+    """A program or one of its rules was saved or deleted in this process: earning reads the rules again.
+    (Other processes notice through the program's updated_at, which every edit through the services bumps.)"""
+    from loyalty.services.earning import forget_program_rules
+
+    forget_program_rules()

@@ -9,6 +9,8 @@ from loyalty.portal.tasks import send_sign_in_link_task  # noqa: F401
 
 @shared_task(name="loyalty.earn_for_order", acks_late=True)
 def earn_for_order_task(order_id: int) -> None:
+    """Kept for messages already queued and for callers earning one order now; new orders go through
+    earn_queued_orders_task."""
     from loyalty.services.earning import earn_for_order
 
     earn_for_order(order_id=order_id)
@@ -20,6 +22,14 @@ def earn_for_orders_task(order_ids: list[int]) -> int:
     from loyalty.services.earning import earn_for_orders
 
     return len(earn_for_orders(order_ids=order_ids))
+
+
+@shared_task(name="loyalty.earn_queued_orders", acks_late=True)
+def earn_queued_orders_task() -> int:
+    """The order queue's collector: earns every queued order in batches; a second run finds nothing."""
+    from loyalty.services.earning import earn_queued_orders
+
+    return earn_queued_orders()
 
 
 @shared_task(name="loyalty.reverse_order_points", acks_late=True)

@@ -98,10 +98,11 @@ def test_batch_runs_a_fixed_number_of_queries_whatever_the_number_of_orders(djan
     assert LoyaltyAccount.objects.get(customer__orders__pk=many[-1]).points == 20
 
 
-# orders, 5 for the programs and their rules, items, create accounts, lock them, entries earned already,
-# the tier window, insert entries, insert lots, update accounts, webhook events + endpoints (no deliveries),
-# plus the SAVEPOINT/RELEASE of emit_webhooks and of the transaction (a savepoint inside the test's).
-BATCH_QUERIES = 20
+# the orders' customers, the active programs' stamps (their rules are cached per process), create accounts,
+# lock them, the orders (read under the locks), items, entries earned already, the tier window, insert
+# entries, insert lots, update accounts, webhook events + endpoints (no deliveries), plus the
+# SAVEPOINT/RELEASE of emit_webhooks and of the transaction (a savepoint inside the test's). Was 20.
+BATCH_QUERIES = 17
 
 
 def test_bulk_task_earns_once():
@@ -129,9 +130,10 @@ def test_one_order_at_a_time_query_counts(django_assert_num_queries):
         earn_for_order(order_id=new_member_order.pk)
 
 
-# A member: order, 5 for the programs and rules, items, lock the account, replay check, entry, account,
-# lot, tier window sum, tier update, webhook event + endpoints, plus SAVEPOINT/RELEASE (the transaction
-# inside the test's). Was 20: a lookup before the lock, and the achievements read when none is reachable.
-PER_ORDER_QUERIES = 18
+# A member: order, the programs' stamps (rules cached per process; 5 queries before), items, lock the account,
+# replay check, entry, account, lot, tier window sum, tier update, webhook event + endpoints, plus
+# SAVEPOINT/RELEASE (the transaction inside the test's). Was 20, then 18 (a lookup before the lock, the
+# achievements read when none is reachable).
+PER_ORDER_QUERIES = 14
 # A new member: the account inserted and locked again, and the tier change (its webhook and template lookup).
-PER_ORDER_QUERIES_NEW_MEMBER = 23
+PER_ORDER_QUERIES_NEW_MEMBER = 19
