@@ -10,10 +10,11 @@ from rest_framework.views import APIView
 from referrals import queries
 from referrals.services.codes import get_or_create_referral_code
 from referrals.services.programs import create_program, program_data, update_program
-from referrals.services.referrals import register_referral
+from referrals.services.referrals import REGISTER_BATCH, register_referral, register_referrals
 from retention.actors import Actor
 from retention.api.idempotency import IDEMPOTENCY_PARAMETER, idempotent
 from retention.errors import NotFound
+from retention.models import Customer
 from retention.queries import customer_by_source_id
 
 ERRORS = {400: OpenApiTypes.OBJECT, 401: OpenApiTypes.OBJECT, 404: OpenApiTypes.OBJECT, 422: OpenApiTypes.OBJECT}
@@ -90,6 +91,43 @@ class ReferralCreateView(APIView):
                                      actor=Actor.for_api_key(request.auth), ip_address=data.get("ip_address"),
                                      device_id=data.get("device_id", ""))
         return Response({"id": referral.pk, "status": referral.status}, status=status.HTTP_201_CREATED)
+
+
+class BulkReferralInput(serializers.Serializer):
+    referrals = ReferralInput(many=True, allow_empty=False, max_length=REGISTER_BATCH)
+
+
+def _error(error) -> dict:
+    return {"error": {"code": str(error.code), "message": error.message, "fields": error.fields}}
+
+
+class BulkReferralCreateView(APIView):
+    @extend_schema(request=BulkReferralInput, parameters=[IDEMPOTENCY_PARAMETER],
+                   responses={200: OpenApiTypes.OBJECT, 409: OpenApiTypes.OBJECT, **ERRORS},
+                   summary="Register many referrals at once (an extension of API.md): one result per item, in order, "
+                           "each {id, status} or {error} with the reason code of POST /referrals")
+    @idempotent
+    def post(self, request):
+        serializer = BulkReferralInput(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        items = serializer.validated_data["referrals"]
+        customers = {customer.source_id: customer for customer in Customer.objects.filter(
+            source_id__in={item["customer"] for item in items})}
+        entries, positions, results = [], [], [None] * len(items)
+        for index, item in enumerate(items):
+            friend = customers.get(item["customer"])
+            if friend is None:
+                results[index] = _error(NotFound(f"No customer with source_id {item['customer']!r}.",
+                                                 fields={"customer": ["Unknown customer."]}))
+                continue
+            entries.append({"code": item["referral_code"], "friend": friend, "ip_address": item.get("ip_address"),
+                            "device_id": item.get("device_id", "")})
+            positions.append(index)
+        registered = register_referrals(entries=entries, actor=Actor.for_api_key(request.auth))
+        for index, outcome in zip(positions, registered, strict=True):
+            results[index] = (_error(outcome) if isinstance(outcome, Exception)
+                              else {"id": outcome.pk, "status": outcome.status})
+        return Response({"results": results}, status=status.HTTP_200_OK)
 
 
 def _program_or_404(program_id: int):

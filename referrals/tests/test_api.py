@@ -142,3 +142,31 @@ def test_customer_referral_refuses_a_new_code_when_off_or_not_eligible(api, prog
 def test_no_program_at_all_is_422_no_program(api, anna):
     answer = api.get("/api/v1/customers/anna/referral")
     assert (answer.status_code, answer.json()["error"]["code"]) == (422, "no_program")
+
+
+def test_bulk_registration_answers_one_result_per_item_in_order(api, anna_code, anna, ben):
+    # given
+    body = {"referrals": [{"referral_code": "ANNA-7KQ2", "customer": "ben", "device_id": "d-1"},
+                          {"referral_code": "NOPE-0000", "customer": "ben"},
+                          {"referral_code": "ANNA-7KQ2", "customer": "nobody"},
+                          {"referral_code": "ANNA-7KQ2", "customer": "anna"},
+                          {"referral_code": "ANNA-7KQ2", "customer": "ben"}]}
+    # when
+    answer = api.post("/api/v1/referrals/bulk", body, format="json", HTTP_IDEMPOTENCY_KEY="bulk-1")
+    again = api.post("/api/v1/referrals/bulk", body, format="json", HTTP_IDEMPOTENCY_KEY="bulk-1")
+    # then
+    assert answer.status_code == 200
+    results = answer.json()["results"]
+    assert results[0] == {"id": Referral.objects.get().pk, "status": "pending"}
+    assert [result.get("error", {}).get("code") for result in results] == [
+        None, "unknown_code", "not_found", "self_referral", "already_referred"]
+    assert set(results[1]["error"]) == {"code", "message", "fields"}
+    assert (again.status_code, again.json()) == (200, answer.json())
+    assert Referral.objects.count() == 1
+
+
+def test_bulk_registration_validates_the_body(api, anna_code):
+    assert api.post("/api/v1/referrals/bulk", {"referrals": []}, format="json").status_code == 400
+    answer = api.post("/api/v1/referrals/bulk", {"referrals": [{"customer": "ben"}]}, format="json")
+    assert answer.status_code == 400
+    assert "referrals.0.referral_code" in answer.json()["error"]["fields"]
