@@ -166,3 +166,30 @@ def test_the_one_statement_writes_what_the_orm_path_writes(shape, monkeypatch, d
     assert written[True] == written[False]
     assert written[True]["enqueued"] is True and len(written[True]["deliveries"]) == 3
     assert written[True]["audit"][1] is True
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_execute_prepared_prepares_once_per_session_and_survives_a_rollback():
+    from django.db import transaction
+
+    from retention.compiled import execute_prepared
+
+    sql = "SELECT %(a)s + %(b)s, %(a)s * 2, 10 %% 3"
+    types = {"a": "integer", "b": "integer"}
+
+    def run(a: int, b: int) -> tuple:
+        with connection.cursor() as cursor:
+            execute_prepared(cursor, sql, {"a": a, "b": b}, types)
+            return cursor.fetchone()
+
+    with transaction.atomic():
+        assert run(1, 2) == (3, 2, 1)
+        transaction.set_rollback(True)
+    assert run(5, 6) == (11, 10, 1)  # the PREPARE outlived the rolled-back transaction
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT count(*) FROM pg_prepared_statements WHERE statement LIKE %s", ["%$1 + $2%"])
+            assert cursor.fetchone() == (1,)
+    connection.close()  # a new session prepares again
+    assert run(2, 2) == (4, 4, 1)
