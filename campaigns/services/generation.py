@@ -45,7 +45,7 @@ logger = logging.getLogger(__name__)
 
 BATCH_SIZE = 100_000  # ~10 MB of COPY text per batch (one per worker in flight); fewer commits
 MAX_COUNT = 10_000_000
-WORKERS = 2  # connections COPYing at once on PostgreSQL: this VM has 2 cores (docs/benchmarks.md)
+WORKERS = 2  # connections COPYing at once on PostgreSQL, each keeping one server core busy
 PARALLEL_MIN_BITS = 50  # below, parallel batches would collide often enough to wait on each other
 MAX_DRAW_ROUNDS = 20  # rounds of re-drawing collided codes in one batch before the space counts as full
 COPY_COLUMNS = ("code", "campaign_id", "customer_id", "source", "generation_id", "issued_at", "expires_at",
@@ -119,10 +119,9 @@ def _fill(*, job_id: int, batch_size: int, workers: int) -> None:
         batches: queue.SimpleQueue[int] = queue.SimpleQueue()
         for start in range(0, missing, batch_size):
             batches.put(min(batch_size, missing - start))
-        threads = min(workers, -(-missing // batch_size))
-        if connection.vendor != "postgresql" or code_space_bits(CodeConfig.for_campaign(job.campaign)) < \
-                PARALLEL_MIN_BITS:
-            threads = 1
+        parallel = (connection.vendor == "postgresql"
+                    and code_space_bits(CodeConfig.for_campaign(job.campaign)) >= PARALLEL_MIN_BITS)
+        threads = min(workers, -(-missing // batch_size)) if parallel else 1
         if threads == 1:
             _take_batches(job_id, batches, threading.Event())
             continue
