@@ -50,21 +50,9 @@ def _within(referral: Referral, moment: datetime) -> bool:
 @transaction.atomic(durable=True)
 def convert_for_order(*, order_id: int, now: datetime | None = None) -> list[Referral]:
     """Convert the friend's pending referrals whose program converts on a first paid order: the order is
-    the friend's first, paid, at least min_order_amount and within `within_days` of the registration."""
-    now = now or timezone.now()
-    # Locked: a refund recorded meanwhile waits, then its cancel_for_refund finds this conversion.
-    order = Order.objects.select_for_update(of=("self",)).annotate(has_earlier=_earlier_order()).get(pk=order_id)
-    if order.status != OrderStatus.PAID or order.has_earlier:
-        return []
-    converted = []
-    for referral in Referral.objects.filter(friend_id=order.customer_id, status=ReferralStatus.PENDING,
-                                            program__is_enabled=True).select_related(*CONVERTING):
-        program = referral.program
-        if (program.converts_on_first_order and order.amount >= program.min_order_amount
-                and _within(referral, order.created_at)
-                and _convert(referral, now=now, order=order, amount=order.amount)):
-            converted.append(referral)
-    return converted
+    the friend's first, paid, at least min_order_amount and within `within_days` of the registration.
+    The batch path with one order: the same statements whatever the number of orders."""
+    return convert_orders_in_transaction([order_id], now=now or timezone.now())
 
 
 @transaction.atomic(durable=True)
@@ -298,11 +286,15 @@ def convert_orders_in_transaction(order_ids: list[int], *, now: datetime) -> lis
         actor=SYSTEM, action="referral.converted", target=referral, before={"status": ReferralStatus.PENDING},
         after={"status": referral.status, "order": order.source_id, "event": None,
                "needs_review": referral.needs_review}) for referral, order in claims])
-    emit_webhooks(type="referral.converted", now=now, items=[{
+    webhooks = [{
         "id": referral.pk, "program": referral.program_id, "referral_code": referral.code.code,
         "referrer": referral.referrer.source_id, "customer": referral.friend.source_id, "order": order.source_id,
         "event": None, "amount": order.amount, "status": referral.status, "converted_at": now,
-    } for referral, order in claims])
+    } for referral, order in claims]
+    if len(webhooks) == 1:  # one order's usual case: emit_webhook needs no savepoint
+        emit_webhook(type="referral.converted", now=now, data=webhooks[0])
+    else:
+        emit_webhooks(type="referral.converted", now=now, items=webhooks)
     return [referral for referral, _ in claims]
 
 

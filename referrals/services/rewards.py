@@ -252,12 +252,19 @@ def _locked_accounts(referrals: list[Referral], loyalty_programs: dict) -> dict:
              if loyalty_programs.get(r.program_id) is not None}
     if not pairs:
         return {}
-    LoyaltyAccount.objects.bulk_create([LoyaltyAccount(program_id=program_id, customer_id=customer_id)
-                                        for program_id, customer_id in pairs], ignore_conflicts=True)
-    locked = (LoyaltyAccount.objects.select_for_update(of=("self",)).select_related("program")
-              .filter(program_id__in={program_id for program_id, _ in pairs},
-                      customer_id__in={customer_id for _, customer_id in pairs}).order_by("pk"))
-    return {(account.program_id, account.customer_id): account for account in locked}
+    def lock() -> dict:
+        locked = (LoyaltyAccount.objects.select_for_update(of=("self",)).select_related("program")
+                  .filter(program_id__in={program_id for program_id, _ in pairs},
+                          customer_id__in={customer_id for _, customer_id in pairs}).order_by("pk"))
+        return {(account.program_id, account.customer_id): account for account in locked}
+
+    accounts = lock()  # usually all there: one statement
+    if pairs - accounts.keys():
+        LoyaltyAccount.objects.bulk_create([LoyaltyAccount(program_id=program_id, customer_id=customer_id)
+                                            for program_id, customer_id in pairs - accounts.keys()],
+                                           ignore_conflicts=True)
+        accounts = lock()
+    return accounts
 
 
 def _reward_row(referral: Referral, program: ReferralProgram, tier: ReferralTier, cost: int,
