@@ -313,14 +313,16 @@ def _earn_for_orders(order_ids: list[int], *, now: datetime | None = None) -> li
     programs = active_programs()
     if not customer_ids or not programs:
         return []
-    LoyaltyAccount.objects.bulk_create(
-        [LoyaltyAccount(program=program, customer_id=customer_id) for customer_id in customer_ids
-         for program in programs], ignore_conflicts=True, batch_size=BATCH)
     by_program = {program.pk: program for program in programs}
-    accounts = list(
-        LoyaltyAccount.objects.select_for_update(of=("self",)).select_related("tier", "customer")
-        .filter(customer_id__in=customer_ids, program_id__in=by_program).order_by("pk")
-    )
+    accounts = _lock_accounts(customer_ids, by_program)
+    # New members only (returning ones, the usual case, cost no statement): inserted in one statement (the
+    # unique constraint settles a race), then locked. Locks are taken in id order within each statement.
+    have = {(account.customer_id, account.program_id) for account in accounts}
+    missing = [LoyaltyAccount(program=program, customer_id=customer_id) for customer_id in customer_ids
+               for program in programs if (customer_id, program.pk) not in have]
+    if missing:
+        LoyaltyAccount.objects.bulk_create(missing, ignore_conflicts=True, batch_size=BATCH)
+        accounts = _lock_accounts(customer_ids, by_program)
     by_customer = {}
     for account in accounts:
         account.program = by_program[account.program_id]
@@ -368,10 +370,8 @@ def _earn_for_orders(order_ids: list[int], *, now: datetime | None = None) -> li
                 balance_after=account.points, pending_after=account.pending_points, source_type="order",
                 source_id=order.source_id[:255], description=f"Order {order.source_id}"[:255], created_at=now)
             entries.append(entry)
-            lots.append(PointLot(
-                account=account, entry=entry, points=points, remaining=points if pending else max(0, points - debt),
-                earned_at=now, available_at=now + timedelta(days=program.pending_days),
-                expires_at=expiry_for(program, now), is_pending=pending))
+            lots.append((account.pk, entry, points, points if pending else max(0, points - debt),
+                         now + timedelta(days=program.pending_days), expiry_for(program, now), pending))
             earned.append((account, entry, order))
             # evaluate_tier, in memory: the window's sum plus what this batch earned.
             if tiers[program.pk] or account.tier_id is not None:
@@ -384,10 +384,7 @@ def _earn_for_orders(order_ids: list[int], *, now: datetime | None = None) -> li
                 account.tier_points, account.tier = points_now, new_tier
     if not entries:
         return []
-    LedgerEntry.objects.bulk_create(entries, batch_size=BATCH)
-    for lot in lots:
-        lot.entry_id = lot.entry.pk
-    PointLot.objects.bulk_create(lots, batch_size=BATCH)
+    _insert_entries_and_lots(entries, lots, now=now)
     _update_accounts(list(touched.values()))
     if tier_changes:
         emit_webhooks(type="loyalty.tier_changed", now=now, items=[{
@@ -408,6 +405,11 @@ def _earn_for_orders(order_ids: list[int], *, now: datetime | None = None) -> li
     return entries
 
 
+def _lock_accounts(customer_ids: list[int], by_program: dict) -> list:
+    return list(LoyaltyAccount.objects.select_for_update(of=("self",)).select_related("tier", "customer")
+                .filter(customer_id__in=customer_ids, program_id__in=by_program).order_by("pk"))
+
+
 class _OrderRow(NamedTuple):
     pk: int
     source_id: str
@@ -422,6 +424,42 @@ class _ItemRow(NamedTuple):
     category: str
     quantity: int
     unit_price: int
+
+
+ENTRY_ARRAYS = ("account_id", "kind", "points", "pending_points", "balance_after", "pending_after", "source_id",
+                "description")
+LOT_ARRAYS = ("account_id", "entry_id", "points", "remaining", "available_at", "expires_at", "is_pending")
+
+
+def _insert_entries_and_lots(entries: list, lots: list, *, now: datetime) -> None:
+    """The batch's entries (their ids set) and lots: `lots` holds (account id, entry, points, remaining,
+    available_at, expires_at, is_pending). On PostgreSQL two INSERT ... SELECT FROM unnest(arrays), written by
+    hand: Django's bulk_create prepared every field of every row in Python (about a third of the batch's CPU)."""
+    if connection.vendor != "postgresql":
+        LedgerEntry.objects.bulk_create(entries, batch_size=BATCH)
+        PointLot.objects.bulk_create([
+            PointLot(account_id=account_id, entry=entry, points=points, remaining=remaining, earned_at=now,
+                     available_at=available_at, expires_at=expires_at, is_pending=pending)
+            for account_id, entry, points, remaining, available_at, expires_at, pending in lots], batch_size=BATCH)
+        return
+    entry_table, lot_table = LedgerEntry._meta.db_table, PointLot._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {entry_table} ({', '.join(ENTRY_ARRAYS)}, source_type, actor_label, created_at) "  # noqa: S608
+            f"SELECT v.*, %s, %s, %s FROM unnest(%s::bigint[], %s::text[], %s::bigint[], %s::bigint[], "
+            f"%s::bigint[], %s::bigint[], %s::text[], %s::text[]) AS v RETURNING id",
+            ["order", "", now, *([getattr(entry, column) for entry in entries] for column in ENTRY_ARRAYS)])
+        # RETURNING gives the rows in the order of the arrays (Django's bulk_create relies on it too).
+        for entry, (entry_id,) in zip(entries, cursor.fetchall(), strict=True):
+            entry.pk = entry_id
+            entry._state.adding = False
+        columns = list(zip(*lots, strict=True))
+        columns[1] = [entry.pk for entry in columns[1]]
+        cursor.execute(
+            f"INSERT INTO {lot_table} ({', '.join(LOT_ARRAYS)}, earned_at, is_reminded) "  # noqa: S608
+            f"SELECT v.*, %s, %s FROM unnest(%s::bigint[], %s::bigint[], %s::bigint[], %s::bigint[], "
+            f"%s::timestamptz[], %s::timestamptz[], %s::boolean[]) AS v",
+            [now, False, *(list(column) for column in columns)])
 
 
 ACCOUNT_COLUMNS = ("id", "points", "pending_points", "lifetime_points", "tier_points", "tier_id")
@@ -482,7 +520,7 @@ def queue_order_earning(*, order_id: int) -> None:
     """Queue a paid order for earning (idempotent) and make sure a collecting task will run after commit."""
     # Hand-written: on the web request's path, and the ORM's bulk_create cost ~1 ms of CPU for this one row.
     # ON CONFLICT DO NOTHING (PostgreSQL, SQLite >= 3.24): a replayed signal queues nothing twice.
-    with transaction.atomic(), connection.cursor() as cursor:
+    with connection.cursor() as cursor:  # one statement: atomic on its own, no transaction block needed
         cursor.execute(QUEUE_SQL, [order_id, connection.ops.adapt_datetimefield_value(timezone.now())])
     transaction.on_commit(_schedule_collector)
 
