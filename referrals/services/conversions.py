@@ -317,12 +317,17 @@ def _claim_all(referrals: list[Referral]) -> None:
     rows = ", ".join(["(" + ", ".join(["%s"] * len(CLAIM_COLUMNS)) + ")"] * len(referrals))
     params = [field.get_db_prep_save(getattr(referral, field.attname), connection)
               for referral in referrals for field in fields]
-    sets = ", ".join(f"{column} = CAST(v.{column} AS {casts[column]})" for column in CLAIM_COLUMNS[1:])
+    # Not WITH v AS (VALUES ...): Python's sqlite3 reports no row count for a statement starting with WITH.
+    if connection.vendor == "postgresql":
+        names, alias = CLAIM_COLUMNS, f"v({', '.join(CLAIM_COLUMNS)})"
+    else:  # SQLite names the columns of VALUES column1, column2, ...
+        names, alias = [f"column{number}" for number in range(1, len(CLAIM_COLUMNS) + 1)], "v"
+    value = {column: f"CAST(v.{name} AS {casts[column]})" for column, name in zip(CLAIM_COLUMNS, names, strict=True)}
+    sets = ", ".join(f"{column} = {value[column]}" for column in CLAIM_COLUMNS[1:])
     with connection.cursor() as cursor:
         cursor.execute(
-            f"WITH v({', '.join(CLAIM_COLUMNS)}) AS (VALUES {rows}) "  # noqa: S608 - placeholders only
-            f"UPDATE {table} SET {sets} FROM v WHERE {table}.id = CAST(v.id AS {casts['id']}) "
-            f"AND {table}.status = %s", [*params, ReferralStatus.PENDING])
+            f"UPDATE {table} SET {sets} FROM (VALUES {rows}) AS {alias} "  # noqa: S608 - placeholders only
+            f"WHERE {table}.id = {value['id']} AND {table}.status = %s", [*params, ReferralStatus.PENDING])
         if cursor.rowcount != len(referrals):
             raise RuntimeError("A locked pending referral could not be claimed.")
 
