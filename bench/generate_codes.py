@@ -2,11 +2,15 @@
 
 Targets: under 20 s, peak memory under 300 MB, within 2x the raw COPY measured in the same run.
 
-The raw COPY is the floor: one COPY on one connection of rows of the same shape (codes drawn beforehand, in
-batches of the same size, each sorted as generation sorts its own) into the real `campaigns_code`, with its
+The raw COPY is the reference: one COPY on one connection of rows of the same shape (codes drawn beforehand,
+in batches of the same size, each sorted as generation sorts its own) into the real `campaigns_code`, with its
 indexes and its foreign-key checks (forced before the end of the timing), inside a transaction that is then
 rolled back, after generation and the deletion of its codes: `VACUUM FULL` before each of the two leaves
-the table in the same state for both.
+the table in the same state for both. Generation COPYs on `--workers` connections at once (default
+generation.WORKERS), so on free cores it can finish before the one-connection reference; the CPU ratio
+(generation's Python + PostgreSQL CPU over the reference's PostgreSQL CPU) compares the work done.
+A second raw COPY, into a scratch table with the same indexes but no foreign keys, shows what the per-row
+foreign-key checks cost.
 
 Besides wall-clock time (noisy on a shared VM) it prints CPU figures that other load does not move much:
 Python CPU of this process (all threads) and the CPU of the PostgreSQL server processes serving it, read
