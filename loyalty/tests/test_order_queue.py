@@ -107,3 +107,11 @@ def test_program_rules_are_cached_per_process_and_read_again_when_the_program_ch
     LoyaltyProgram.objects.filter(pk=program.pk).update(pending_days=0, points_per_unit=2)
     earn_for_orders(order_ids=[paid_order(customer, 1000, [("shoes", 1, 1000)]).pk])
     assert entries()[-1][2] == 60  # 10.00 at 2 points per unit, shoes x3
+
+
+def test_a_beat_job_earns_what_a_lost_message_left_queued():
+    from django_celery_beat.models import PeriodicTask
+
+    job = PeriodicTask.objects.get(name="Loyalty: earn queued orders")
+    assert (job.task, job.interval.every, job.interval.period, job.enabled) == (
+        "loyalty.earn_queued_orders", 1, "minutes", True)

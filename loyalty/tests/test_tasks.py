@@ -69,6 +69,7 @@ def test_a_worker_knows_every_loyalty_task_including_the_portal_sign_in_mail():
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "retention.test_settings"}
     names = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True, env=env,
                            cwd=settings.BASE_DIR).stdout.split()
-    assert {"loyalty.send_portal_sign_in_link", "loyalty.earn_for_order", "loyalty.expire_points",
+    assert {"loyalty.send_portal_sign_in_link", "loyalty.earn_for_order", "loyalty.earn_queued_orders",
+            "loyalty.expire_points",
             "loyalty.release_pending_points", "loyalty.send_expiry_reminders", "loyalty.reevaluate_tiers"} \
         <= set(names)
