@@ -44,12 +44,13 @@ def any_limited(scoped_idents: list[tuple[str, str]], limit: int, window: int) -
     (get_many is one MGET on Redis): the check runs before every look-up, so it is on the hot path."""
     now = time.time()
     keys = [_key(scope, ident, window, now)[0] for scope, ident in scoped_idents]
-    return any((count or 0) >= limit for count in _counts(keys))
+    return any((count or 0) >= limit for count in cache_values(keys))
 
 
-def _counts(keys: list[str]) -> list:
-    """The values of cache.get_many(keys). On Redis one MGET through a client kept with the connection pool:
-    Django's backend builds a new redis client object per call, which cost ~0.3 ms of CPU on every request."""
+def cache_values(keys: list[str]) -> list:
+    """The values of cache.get_many(keys) (those present). On Redis one MGET through a client kept with the
+    connection pool: Django's backend builds a new redis client object per call, which cost ~0.3 ms of CPU on
+    every request."""
     backend = caches[DEFAULT_CACHE_ALIAS]
     if not keys or not isinstance(backend, RedisCache):
         return list(cache.get_many(keys).values())

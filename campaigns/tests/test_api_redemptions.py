@@ -187,3 +187,34 @@ def test_the_answer_is_what_the_output_serializer_wrote(customer):
 
     redemption = RedemptionFactory(customer=Customer.objects.create(source_id="c-9") if customer else None)
     assert redemption_output(redemption) == RedemptionOutputSerializer(redemption).data
+
+
+# --- API keys kept per process (retention.api.authentication) ------------------------------------------------
+
+def test_a_kept_api_key_stops_at_once_when_revoked(api, code):
+    from retention.actors import Actor
+    from retention.models import ApiKey
+    from retention.services.api_keys import revoke_api_key
+
+    # given a key just used (kept by the process when the cache is shared)
+    assert api.post("/api/v1/validations", body(), format="json").status_code == 200
+    assert api.post("/api/v1/validations", body(), format="json").status_code == 200
+    # when it is revoked
+    revoke_api_key(api_key=ApiKey.objects.get(), actor=Actor.system("test"))
+    # then the next request is refused
+    response = api.post("/api/v1/redemptions", body(), format="json")
+    assert (response.status_code, response.json()["error"]["code"]) == (401, "unauthorized")
+    assert Redemption.objects.count() == 0
+
+
+def test_a_kept_api_key_is_not_looked_up_again(api, code):
+    from django.core.cache import caches
+    from django.core.cache.backends.redis import RedisCache
+    from django.test.utils import CaptureQueriesContext
+
+    if not isinstance(caches["default"], RedisCache):
+        pytest.skip("keys are kept only with a cache every process shares (Redis)")
+    api.post("/api/v1/validations", body(), format="json")
+    with CaptureQueriesContext(connection) as queries:
+        assert api.post("/api/v1/validations", body(), format="json").status_code == 200
+    assert not [query for query in queries.captured_queries if "retention_apikey" in query["sql"]]

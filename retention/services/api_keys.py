@@ -1,7 +1,10 @@
 """Every write of the core. One function per action, one transaction per call, audited inside it."""
 
+import logging
+import uuid
 from datetime import datetime, timedelta
 
+from django.core.cache import cache
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -10,6 +13,8 @@ from retention.actors import Actor
 from retention.audit import record_audit
 from retention.keys import hash_api_key_secret, new_api_key_secret
 from retention.models import ApiKey
+
+logger = logging.getLogger(__name__)
 
 
 @transaction.atomic(durable=True)
@@ -30,7 +35,22 @@ def revoke_api_key(*, api_key: ApiKey, actor: Actor, now=None) -> ApiKey:
     if updated:
         record_audit(actor=actor, action="api_key.revoked", target=api_key, before={"revoked": False},
                      after={"revoked": True})
+        # retention.api.authentication keeps keys per process and reads this marker on every request, so a revoke
+        # beats its copies: changed now, and again after COMMIT (a request between the two may have kept the key
+        # as it was before the commit).
+        _mark_api_keys_changed()
+        transaction.on_commit(_mark_api_keys_changed)
     return api_key
+
+
+API_KEYS_CHANGED = "api_keys:changed"
+
+
+def _mark_api_keys_changed() -> None:
+    try:
+        cache.set(API_KEYS_CHANGED, uuid.uuid4().hex, None)
+    except Exception:  # noqa: BLE001 - Redis away: kept copies then expire within KEPT_SECONDS; the revoke stands
+        logger.warning("Could not mark API keys changed in the cache.", exc_info=True)
 
 
 LAST_USED_RESOLUTION = timedelta(minutes=1)
