@@ -165,9 +165,9 @@ def _fresh_campaign(campaign_id: int) -> Campaign:
     return campaign
 
 
-# The campaign re-read on every issue, compiled to SQL once per connection (retention.compiled); the id goes
+# The campaign re-read on every issue, compiled and planned once per connection (retention.compiled); the id goes
 # in as Value so the sentinel reaches the parameters unchanged.
-_campaign_query = CompiledFirst(lambda campaign_id: Campaign.objects.filter(pk=Value(campaign_id)))
+_campaign_query = CompiledFirst(lambda campaign_id: Campaign.objects.filter(pk=Value(campaign_id)), prepare=True)
 
 
 def _count_issued(campaign_id: int, count: int) -> None:
