@@ -104,6 +104,29 @@ def test_a_replayed_order_arriving_at_once_earns_once():
     call_command("check_loyalty_ledger")
 
 
+def test_collectors_and_a_replayed_single_order_racing_on_the_queue_earn_each_order_once(monkeypatch):
+    # given 600 queued orders of 15 customers (more than one batch), every customer in several batches
+    from loyalty.services import earning
+
+    monkeypatch.setattr(earning, "QUEUE_BATCH", 100)
+    monkeypatch.setattr(earning, "_schedule_collector", lambda: None)  # the collectors run below, together
+    program = LoyaltyProgramFactory()
+    TierFactory(program=program, name="Silver", threshold=50)
+    customers = [CustomerFactory() for _ in range(15)]
+    orders = [paid_order(customers[index % 15], 1000, source_id=f"Q-{index}") for index in range(600)]
+    for order in orders:
+        earning.queue_order_earning(order_id=order.pk)
+    # when three collectors and an old per-order message for one of the orders run at once
+    outcomes = race(earning.earn_queued_orders, earning.earn_queued_orders, earning.earn_queued_orders,
+                    lambda: len(earn_for_order(order_id=orders[0].pk)))
+    # then every order was taken once from the queue and earned once, and the balances match the ledger
+    assert sum(outcomes[:3]) == 600 and outcomes[3] in (0, 1)
+    assert LedgerEntry.objects.count() == PointLot.objects.count() == 600
+    assert sorted(LoyaltyAccount.objects.values_list("points", flat=True)) == [400] * 15
+    assert not earning.QueuedOrder.objects.exists()
+    call_command("check_loyalty_ledger")
+
+
 def test_a_replayed_refund_arriving_at_once_reverses_once():
     LoyaltyProgramFactory()
     customer = CustomerFactory()
