@@ -223,7 +223,10 @@ def _register_batch(entries: list[dict], *, actor: Actor, now: datetime) -> list
     if not accepted:
         return results
     # A concurrent registration of the same friend makes this raise IntegrityError: the caller runs it again.
-    Referral.objects.bulk_create([referral for _, referral, _, _ in accepted], batch_size=REGISTER_BATCH)
+    # Inserted in (program, friend) order, so two batches sharing friends wait for each other, never deadlock.
+    Referral.objects.bulk_create(sorted((referral for _, referral, _, _ in accepted),
+                                        key=lambda referral: (referral.program_id, referral.friend_id)),
+                                 batch_size=REGISTER_BATCH)
     FraudSignal.objects.bulk_create(
         [FraudSignal(referral=referral, kind=kind, detail=detail[:255], created_at=now)
          for _, referral, _, signals in accepted for kind, detail in signals], batch_size=REGISTER_BATCH)

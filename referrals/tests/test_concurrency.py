@@ -1,6 +1,7 @@
 """Exactly-once rewarding under concurrent order messages: threads, each with its own PostgreSQL connection."""
 
 import threading
+from contextlib import contextmanager
 from datetime import timedelta
 
 import pytest
@@ -9,9 +10,15 @@ from django.utils import timezone
 
 from loyalty.models import LedgerEntry, LoyaltyAccount
 from loyalty.tests.factories import LoyaltyProgramFactory
-from referrals.models import Referral, ReferralProgram, ReferralReward, RewardRole
-from referrals.services.conversions import convert_for_order
-from referrals.services.referrals import register_referral
+from referrals.models import QueuedConversion, Referral, ReferralProgram, ReferralReward, RewardRole
+from referrals.services import conversions
+from referrals.services.conversions import (
+    convert_for_order,
+    convert_for_orders,
+    convert_queued_orders,
+    queue_conversion,
+)
+from referrals.services.referrals import register_referral, register_referrals
 from referrals.tests.factories import ReferralCodeFactory, ReferralProgramFactory, ReferralTierFactory
 from retention.actors import Actor
 from retention.messaging.models import WebhookEvent
@@ -49,6 +56,16 @@ def run_together(clients: int, work) -> list:
         thread.join(timeout=120)
     assert errors == []
     return results
+
+
+@contextmanager
+def override_queue_batch(size: int):
+    """Small collector batches, so that several collectors have something to share."""
+    saved, conversions.QUEUE_BATCH = conversions.QUEUE_BATCH, size
+    try:
+        yield
+    finally:
+        conversions.QUEUE_BATCH = saved
 
 
 def setup_program(**fields) -> tuple[ReferralProgram, object]:
@@ -99,3 +116,65 @@ def test_many_friends_converting_at_once_respect_the_monthly_limit_and_the_budge
     assert program.budget_spent == (rewarded * 500 if budget else 0)
     assert LoyaltyAccount.objects.get(customer=referrer).points == rewarded * 500
     assert Referral.objects.filter(skipped_reason=reason).count() == 12 - rewarded
+
+
+def test_overlapping_batches_and_single_orders_at_once_reward_each_referral_once():
+    # given a referrer with 12 friends and a monthly limit of 5
+    program, referrer = setup_program(max_rewards_per_referrer_per_month=5)
+    orders = []
+    for index in range(12):
+        friend = CustomerFactory()
+        register_referral(code="ANNA-7KQ2", friend=friend, actor=ACTOR,
+                          now=timezone.now() - timedelta(hours=2 * index))
+        orders.append(OrderFactory(customer=friend, amount=5000).pk)
+    # when batches overlapping each other, and single orders, all arrive at once
+    def work(number: int) -> int:
+        if number % 2:
+            return len(convert_for_order(order_id=orders[number]))
+        return len(convert_for_orders(order_ids=[orders[(number + k) % 12] for k in range(6)][::-1]))
+
+    run_together(12, work)
+    # then
+    assert Referral.objects.filter(status="rewarded").count() == 12
+    assert ReferralReward.objects.filter(role=RewardRole.REFERRER).count() == 5
+    assert LoyaltyAccount.objects.get(customer=referrer).points == 5 * 500
+    assert LedgerEntry.objects.filter(source_type="referral").count() == 5
+    assert WebhookEvent.objects.filter(type="referral.converted").count() == 12
+    assert Referral.objects.filter(skipped_reason="limit_reached").count() == 7
+
+
+def test_collectors_running_at_once_take_disjoint_batches(monkeypatch):
+    # given 30 queued orders (the scheduled collector does not run: the test runs them)
+    monkeypatch.setattr("referrals.tasks.convert_queued_orders_task.apply_async", lambda **kwargs: None)
+    setup_program()
+    for index in range(30):
+        friend = CustomerFactory()
+        register_referral(code="ANNA-7KQ2", friend=friend, actor=ACTOR,
+                          now=timezone.now() - timedelta(hours=2 * index))
+        queue_conversion(order_id=OrderFactory(customer=friend, amount=5000).pk)
+    # when
+    with override_queue_batch(7):
+        taken = run_together(4, lambda _n: convert_queued_orders())
+    # then
+    assert sum(taken) == 30
+    assert QueuedConversion.objects.count() == 0
+    assert Referral.objects.filter(status="rewarded").count() == 30
+    assert ReferralReward.objects.filter(role=RewardRole.REFERRER).count() == 30
+
+
+def test_batches_registering_the_same_friends_at_once_register_each_once():
+    # given
+    setup_program()
+    friends = [CustomerFactory() for _ in range(10)]
+    # when four batches with the same friends in different orders arrive at once
+    def work(number: int) -> list:
+        order = friends[number:] + friends[:number]
+        return register_referrals(entries=[{"code": "ANNA-7KQ2", "friend": friend} for friend in order],
+                                  actor=ACTOR)
+
+    results = run_together(4, work)
+    # then
+    assert Referral.objects.count() == 10
+    outcomes = [result for batch in results for result in batch]
+    assert sum(isinstance(result, Referral) for result in outcomes) == 10
+    assert {result.code for result in outcomes if not isinstance(result, Referral)} == {"already_referred"}
