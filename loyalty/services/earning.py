@@ -30,6 +30,7 @@ from loyalty.models import (
     MilestoneAchievement,
     PointLot,
     QueuedOrder,
+    Tier,
     TierBasis,
 )
 from loyalty.services.ledger import (
@@ -325,7 +326,6 @@ def _earn_for_orders(order_ids: list[int], *, now: datetime | None = None) -> li
         accounts = _lock_accounts(customer_ids, by_program)
     by_customer = {}
     for account in accounts:
-        account.program = by_program[account.program_id]
         by_customer.setdefault(account.customer_id, []).append(account)
     # The orders are read once the accounts are locked: a refund committed before this read is not earned,
     # one committed after it waits for our commit in reverse_order_points (which locks the accounts first).
@@ -406,8 +406,16 @@ def _earn_for_orders(order_ids: list[int], *, now: datetime | None = None) -> li
 
 
 def _lock_accounts(customer_ids: list[int], by_program: dict) -> list:
-    return list(LoyaltyAccount.objects.select_for_update(of=("self",)).select_related("tier", "customer")
-                .filter(customer_id__in=customer_ids, program_id__in=by_program).order_by("pk"))
+    """The accounts locked in id order, each with its program and tier taken from the cached rules."""
+    accounts = list(LoyaltyAccount.objects.select_for_update(of=("self",)).select_related("customer")
+                    .filter(customer_id__in=customer_ids, program_id__in=by_program).order_by("pk"))
+    tiers = {tier.pk: tier for program in by_program.values() for tier in program.tiers.all()}
+    for account in accounts:
+        account.program = by_program[account.program_id]
+        if account.tier_id is not None:
+            # Not cached: a tier added since this process read the rules (another process already uses it).
+            account.tier = tiers.get(account.tier_id) or Tier.objects.get(pk=account.tier_id)
+    return accounts
 
 
 class _OrderRow(NamedTuple):
