@@ -2,8 +2,9 @@
 
 Target (issue 6): 500 referrals/s registered and 500/s converted. Two paths each:
 - one at a time: register_referral (the API's POST /api/v1/referrals) and convert_for_order (one order's task);
-- in batches: register_referrals (POST /api/v1/referrals/bulk) and convert_for_orders (the collecting task
-  that converts the orders queued by order_recorded, referrals.tasks.convert_queued_orders_task).
+- in batches: register_referrals (POST /api/v1/referrals/bulk) and convert_for_orders, measured on one batch
+  and then through the real entry point of orders: order_recorded's receiver queues each paid order
+  (queue_conversion) and the collecting task converts the queue in batches (convert_queued_orders).
 Each registration checks the code, the refusals and the fraud signals, writes the row, the friend's welcome
 code (campaigns' issue_code / issue_codes) and the audit entry; each conversion claims the referral, takes the
 referrer's tier under a row lock, credits 500 loyalty points, writes the audit entry and the referral.converted
@@ -82,7 +83,7 @@ def cpu_line(label: str, queries: float, cpu_ms: float) -> str:
     cores = os.cpu_count() or 1
     ceiling = cores * 1000 / cpu_ms if cpu_ms else float("inf")
     verdict = "OK" if ceiling >= TARGET_PER_SECOND else "MISSED"
-    return (f"{label:<26} {queries:5.1f} queries/call, {cpu_ms:5.2f} ms CPU/call -> at most {ceiling:7.0f}/s"
+    return (f"{label:<26} {queries:5.2f} queries/call, {cpu_ms:5.2f} ms CPU/call -> at most {ceiling:7.0f}/s"
             f" on {cores} cores   target >= {TARGET_PER_SECOND:.0f}/s  {verdict}")
 
 
@@ -113,8 +114,21 @@ def main() -> None:
 
     from campaigns.models import Campaign
     from loyalty.models import LoyaltyProgram
-    from referrals.models import Referral, ReferralCode, ReferralProgram, ReferralStatus, ReferralTier
-    from referrals.services.conversions import convert_for_order, convert_for_orders
+    from referrals import tasks
+    from referrals.models import (
+        QueuedConversion,
+        Referral,
+        ReferralCode,
+        ReferralProgram,
+        ReferralStatus,
+        ReferralTier,
+    )
+    from referrals.services.conversions import (
+        convert_for_order,
+        convert_for_orders,
+        convert_queued_orders,
+        queue_conversion,
+    )
     from referrals.services.referrals import register_referral, register_referrals
     from retention.actors import Actor
     from retention.models import Customer, Order, OrderStatus
@@ -176,7 +190,14 @@ def main() -> None:
     convert_cost = profile(single_orders[:profiled], convert)
     converting = run_clients(arguments.clients, single_orders[profiled:], convert)
     convert_batch_cost = profile([batch_orders[:batched]], convert_many)
-    converting_batches = run_clients(arguments.clients, chunks(batch_orders[batched:], arguments.batch), convert_many)
+    # The real entry point for the rest: order_recorded's receiver queues each order (queue_conversion), the
+    # collecting task converts the queue (convert_queued_orders); here --clients collectors run at once (SKIP
+    # LOCKED batches) instead of Celery, so the scheduled task is not sent.
+    tasks.convert_queued_orders_task.apply_async = lambda **kwargs: None
+    queue_cost = profile(batch_orders[batched:], lambda order_id: queue_conversion(order_id=order_id))
+    converting_batches = run_clients(arguments.clients, list(range(arguments.clients)),
+                                     lambda _number: convert_queued_orders())
+    assert not QueuedConversion.objects.exists()
 
     registered = Referral.objects.filter(program=program).count()
     rewarded = Referral.objects.filter(program=program, status=ReferralStatus.REWARDED).count()
@@ -189,10 +210,12 @@ def main() -> None:
     print(cpu_line("Converting (per call)", *convert_cost))
     print(cpu_line("convert_for_orders", convert_batch_cost[0] / per_item, convert_batch_cost[1] / per_item)
           + f"  ({convert_batch_cost[0]:.0f} queries per batch of {batched})")
+    print(cpu_line("queue_conversion", *queue_cost) + "  (the receiver's part of each order)")
     print(line("Registering one by one", single, registering))
     print(line("register_referrals", len(rest) - batched, registering_batches))
     print(line("Converting one by one", single, converting))
-    print(line("convert_for_orders", len(batch_orders) - batched, converting_batches))
+    print(line("Queued, collected", len(batch_orders) - batched, converting_batches)
+          + f"  ({arguments.clients} collectors, queueing not included)")
 
 
 if __name__ == "__main__":
