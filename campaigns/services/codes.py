@@ -11,7 +11,7 @@ from campaigns.errors import CampaignError
 from campaigns.models import Campaign, CampaignStatus, CampaignType, Code, CodeSource, DiscountType
 from campaigns.signals import code_issued
 from retention.actors import Actor
-from retention.audit import record_audit
+from retention.audit import audit_values, record_audit
 from retention.compiled import CompiledFirst
 from retention.messaging.services.webhooks import emit_webhook, emit_webhooks
 from retention.models import AuditEntry, Customer
@@ -153,9 +153,7 @@ def _webhook_data(code: Code, campaign: Campaign, customer: Customer | None) -> 
 
 def audit_entry(*, actor: Actor, action: str, target, after: dict, before: dict | None = None) -> AuditEntry:
     """The row record_audit would write, unsaved, for a bulk_create."""
-    return AuditEntry(actor_user=actor.user, actor_api_key=actor.api_key, actor_label=actor.label[:150],
-                      action=action, object_type=target._meta.label_lower, object_id=str(target.pk),
-                      object_repr=str(target)[:255], before=before, after=after)
+    return AuditEntry(**audit_values(actor=actor, action=action, target=target, before=before, after=after))
 
 
 def _fresh_campaign(campaign_id: int) -> Campaign:
