@@ -11,7 +11,10 @@ gunicorn workers, of the PostgreSQL backends serving them and of the driver (fro
 with the load, and their total says how many redemptions/s the 2 cores could serve at best.
 
 Defaults are what ran fastest here on 2 cores: 2 gthread workers × 4 threads (gunicorn's sync workers
-close the connection after every response, and measured 18/s against gthread's 80/s in the same minute).
+close the connection after every response, and measured 18/s against gthread's 80/s in the same minute; on
+2026-11-23, at load 3-7, 2 × 4 with 8 clients also beat 2-4 workers × 1 thread, 2 × 2, 2 × 6, 3 × 4 and
+4 × 2, and 16 clients only added latency; with one thread per worker the keep-alive connections bunch on one
+worker).
 """
 
 import argparse
