@@ -96,10 +96,10 @@ def issue_code(
     with transaction.atomic(savepoint=False):
         full = bool(insert_codes([code], CodeConfig.for_campaign(campaign)))
         if not full:
-            _count_issued(campaign.pk, 1)
             record_audit(actor=actor, action=ISSUED_ACTION, target=code, after=_audit_after(code, customer))
             # API.md's code.issued webhook, recorded in this transaction: a rolled-back issue announces nothing.
             emit_webhook(type="code.issued", now=now, data=_webhook_data(code, campaign, customer))
+            _count_issued(campaign.pk, 1)  # last: the campaign row stays locked until the caller commits
             transaction.on_commit(lambda: code_issued.send(sender=Code, code=code))
     if full:  # raised outside the block, having written nothing: the caller's transaction stays usable
         raise IntegrityError("Could not draw a free code: the code space is full.")
@@ -131,12 +131,13 @@ def issue_codes(*, campaign: Campaign, customers: list[Customer], actor: Actor, 
     with transaction.atomic(savepoint=False):
         if insert_codes(codes, CodeConfig.for_campaign(campaign)):
             raise IntegrityError("Could not draw enough free codes: the code space is full.")
-        _count_issued(campaign.pk, len(codes))
         AuditEntry.objects.bulk_create([audit_entry(
             actor=actor, action=ISSUED_ACTION, target=code, after=_audit_after(code, customer))
             for code, customer in zip(codes, customers, strict=True)], batch_size=INSERT_BATCH)
         emit_webhooks(type="code.issued", now=now, items=[_webhook_data(code, campaign, customer)
                                                           for code, customer in zip(codes, customers, strict=True)])
+        # Last: the campaign row stays locked until the caller commits, and concurrent batches queue on it.
+        _count_issued(campaign.pk, len(codes))
         transaction.on_commit(lambda: [code_issued.send(sender=Code, code=code) for code in codes])
     return codes
 

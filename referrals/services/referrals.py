@@ -119,6 +119,10 @@ def register_referral(*, code: str, friend: Customer, actor: Actor, ip_address: 
         raise ReferralError(ReferralReason.ALREADY_REFERRED, fields={"customer": ["Already referred."]})
     FraudSignal.objects.bulk_create(FraudSignal(referral=referral, kind=kind, detail=detail[:255], created_at=now)
                                     for kind, detail in signals)
+    record_audit(actor=actor, action="referral.registered", target=referral,
+                 after={"program": program.pk, "code": referral_code.code, "referrer": referrer.source_id,
+                        "friend": friend.source_id, "signals": [kind for kind, _detail in signals]})
+    # Last: issuing locks the welcome campaign's counter row until commit.
     if program.friend_campaign_id:
         campaign = program.friend_campaign
         welcome = issue_code(campaign=campaign, customer=friend, actor=actor, source=CodeSource.REFERRAL, now=now,
@@ -128,9 +132,6 @@ def register_referral(*, code: str, friend: Customer, actor: Actor, ip_address: 
             referral=referral, program=program, customer=friend, role=RewardRole.FRIEND,
             type=RewardType.GIFT_CARD if gift_card else RewardType.CODE, code=welcome,
             cost=(campaign.gift_card_balance if gift_card else campaign.amount) or 0, created_at=now)
-    record_audit(actor=actor, action="referral.registered", target=referral,
-                 after={"program": program.pk, "code": referral_code.code, "referrer": referrer.source_id,
-                        "friend": friend.source_id, "signals": [kind for kind, _detail in signals]})
     return referral
 
 
@@ -230,12 +231,13 @@ def _register_batch(entries: list[dict], *, actor: Actor, now: datetime) -> list
     FraudSignal.objects.bulk_create(
         [FraudSignal(referral=referral, kind=kind, detail=detail[:255], created_at=now)
          for _, referral, _, signals in accepted for kind, detail in signals], batch_size=REGISTER_BATCH)
-    _welcome_codes(accepted, actor=actor, now=now)
     AuditEntry.objects.bulk_create([audit_entry(
         actor=actor, action="referral.registered", target=referral,
         after={"program": code.program_id, "code": code.code, "referrer": code.customer.source_id,
                "friend": referral.friend.source_id, "signals": [kind for kind, _detail in signals]})
         for _, referral, code, signals in accepted], batch_size=REGISTER_BATCH)
+    # Last: issuing locks the welcome campaign's counter row until commit, which concurrent batches share.
+    _welcome_codes(accepted, actor=actor, now=now)
     for index, referral, _, _ in accepted:
         results[index] = referral
     return results
@@ -258,8 +260,8 @@ def _batch_facts(candidates: list, *, now: datetime) -> _Facts:
         return facts
     friend_ids = {entry["friend"].pk for _, entry, _ in candidates}
     code_ids = {code.pk for _, _, code in candidates}
-    facts.ordered = set(Order.objects.filter(customer_id__in=friend_ids).values_list("customer_id", flat=True)
-                        .distinct())
+    facts.ordered = set(Order.objects.filter(customer_id__in=friend_ids).order_by()
+                        .values_list("customer_id", flat=True).distinct())
     facts.referred = set(Referral.objects.filter(friend_id__in=friend_ids, program_id__in={
         code.program_id for _, _, code in candidates}).values_list("program_id", "friend_id"))
     limited = {(code.program_id, code.customer_id) for _, _, code in candidates
