@@ -197,3 +197,11 @@ def test_the_collector_is_scheduled_once_per_window(anna_code, django_capture_on
                          actor=ACTOR)
     assert len(scheduled) == 1
     assert QueuedConversion.objects.count() == 3
+
+
+def test_a_minutely_beat_job_collects_orders_left_queued():
+    from django_celery_beat.models import PeriodicTask
+
+    job = PeriodicTask.objects.get(name="Referrals: convert queued orders")
+    assert (job.task, job.interval.every, job.interval.period, job.enabled) == (
+        "referrals.convert_queued_orders", 1, "minutes", True)
