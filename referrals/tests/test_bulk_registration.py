@@ -134,3 +134,22 @@ def test_the_statements_do_not_grow_with_the_batch():
         return len(captured)
 
     assert statements(3, "three") == statements(40, "forty") <= 20
+
+
+def test_welcome_codes_drawn_twice_or_taken_are_drawn_again(monkeypatch):
+    # given: a code already taken, and draws that repeat it and each other
+    from campaigns.tests.factories import CodeFactory
+
+    campaign = CampaignFactory(slug="w-redraw", discount_type="amount", percent=None, amount=1000)
+    program = ReferralProgramFactory(friend_campaign=campaign)
+    code = ReferralCodeFactory(program=program, code="BULK-REDRAW")
+    CodeFactory(code="TAKEN0000000", campaign=campaign)
+    draws = iter(["TAKEN0000000", "SAME00000000", "SAME00000000", "FRESH0000001", "FRESH0000002"])
+    monkeypatch.setattr("campaigns.services.codes.draw_code", lambda config: next(draws))
+    entries = [{"code": code.code, "friend": CustomerFactory()} for _ in range(3)]
+    # when
+    results = register_referrals(entries=entries, actor=ACTOR)
+    # then
+    texts = sorted(ReferralReward.objects.filter(referral__in=results).values_list("code__code", flat=True))
+    assert texts == ["FRESH0000001", "FRESH0000002", "SAME00000000"]
+    assert Campaign.objects.get(pk=campaign.pk).codes_issued == 3
