@@ -1,12 +1,11 @@
 """Loyalty's reads for the API, the portal, pages and jobs. None of them sums the ledger."""
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 from django.db import connection
 from django.db.models import Prefetch, QuerySet, Sum
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 
 from loyalty.models import (
     LedgerEntry,
@@ -17,6 +16,7 @@ from loyalty.models import (
     RewardRedemption,
     Tier,
 )
+from loyalty.services.earning import aware_from_db
 from loyalty.services.ledger import account_for
 from retention.errors import NotFound
 from retention.models import Customer, Segment
@@ -205,13 +205,8 @@ def _expiring_rows(account_id: int, now: datetime, limit: int = EXPIRING_ROWS) -
     with connection.cursor() as cursor:
         cursor.execute(sql, [account_id, False, connection.ops.adapt_datetimefield_value(now), limit])
         rows = cursor.fetchall()
-    return [{"points": int(points), "expires_at": _aware(expires_at)} for expires_at, points in rows]  # SUM: numeric
-
-
-def _aware(value) -> datetime:
-    if isinstance(value, str):  # SQLite hands back text
-        value = parse_datetime(value)
-    return value if timezone.is_aware(value) else timezone.make_aware(value, UTC)
+    # int(): PostgreSQL's SUM of bigint is numeric.
+    return [{"points": int(points), "expires_at": aware_from_db(expires_at)} for expires_at, points in rows]
 
 
 def _reward_rows(program_id: int, customer_id: int, points: int, tier_threshold: int | None,

@@ -286,6 +286,8 @@ def _earn_for_orders(order_ids: list[int], *, now: datetime | None = None) -> li
     """
     now = now or timezone.now()
     order_ids = list(order_ids)
+    if not order_ids:
+        return []
     customer_ids = sorted(row[0] for row in _rows(
         f"SELECT DISTINCT customer_id FROM {ORDER} WHERE id IN ({_marks(order_ids)}) AND status = %s",  # noqa: S608
         [*order_ids, OrderStatus.PAID]))
@@ -309,7 +311,7 @@ def _earn_for_orders(order_ids: list[int], *, now: datetime | None = None) -> li
     # one committed after it waits for our commit in reverse_order_points (which locks the accounts first).
     # Hand-written reads into plain tuples (order_points reads attributes only): the ORM's compilation of
     # these five reads was about a third of the CPU of an order earned on its own.
-    orders = [_OrderRow(pk, source_id, customer_id, amount, currency, _aware(created_at))
+    orders = [_OrderRow(pk, source_id, customer_id, amount, currency, aware_from_db(created_at))
               for pk, source_id, customer_id, amount, currency, created_at in _rows(
                   f"SELECT id, source_id, customer_id, amount, currency, created_at FROM {ORDER} "  # noqa: S608
                   f"WHERE id IN ({_marks(order_ids)}) AND status = %s ORDER BY id", [*order_ids, OrderStatus.PAID])]
@@ -407,7 +409,7 @@ def _rows(sql: str, params: list) -> list:
         return cursor.fetchall()
 
 
-def _aware(value) -> datetime:
+def aware_from_db(value) -> datetime:
     """A raw read's datetime as the ORM gives it (SQLite hands back naive UTC datetimes, or text)."""
     if isinstance(value, str):
         value = parse_datetime(value)

@@ -138,3 +138,8 @@ def test_one_order_at_a_time_query_counts(django_assert_num_queries):
 PER_ORDER_QUERIES = 14
 # A new member: the account inserted and locked again, and the tier change (its webhook and template lookup).
 PER_ORDER_QUERIES_NEW_MEMBER = 19
+
+
+def test_no_order_ids_earn_nothing_and_run_no_query(django_assert_num_queries):
+    with django_assert_num_queries(2):  # the transaction's SAVEPOINT and RELEASE inside the test's
+        assert earn_for_orders(order_ids=[]) == []
