@@ -267,3 +267,11 @@ def test_a_customers_codes_are_read_through_the_partial_index():
         cursor.execute("EXPLAIN SELECT id FROM campaigns_code WHERE customer_id = %s ORDER BY issued_at DESC", [1])
         plan = "\n".join(row[0] for row in cursor.fetchall())
     assert "code_customer_issued" in plan, plan
+
+
+def test_code_pages_keep_room_for_the_redemption_update():
+    # uses_count is not indexed: with free room on the page its update is heap-only and touches no index.
+    _postgres_only()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT reloptions FROM pg_class WHERE relname = %s", [Code._meta.db_table])
+        assert "fillfactor=85" in cursor.fetchone()[0]
