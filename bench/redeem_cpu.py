@@ -76,7 +76,7 @@ def main() -> None:
 
         profile = cProfile.Profile(time.process_time)
         profile.runcall(redeem, measured)
-        pstats.Stats(profile).sort_stats("tottime").print_stats(arguments.profile)
+        pstats.Stats(profile).sort_stats(os.environ.get("PROFILE_SORT", "tottime")).print_stats(arguments.profile)
         return
     wall, cpu = time.perf_counter(), time.process_time()
     redeem(measured)

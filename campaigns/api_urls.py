@@ -6,6 +6,10 @@ from campaigns.api import calendar, campaigns
 from campaigns.api.redemptions import RedemptionView, RollbackView, ValidationView
 
 urlpatterns: list = [
+    # The shops' checkout calls first: URL resolution tries patterns in order.
+    path("validations", ValidationView.as_view(), name="api-validations"),
+    path("redemptions", RedemptionView.as_view(), name="api-redemptions"),
+    path("redemptions/<int:redemption_id>/rollback", RollbackView.as_view(), name="api-redemption-rollback"),
     path("campaigns", campaigns.CampaignListView.as_view(), name="api-campaigns"),
     path("campaigns/<slug:slug>", campaigns.CampaignDetailView.as_view(), name="api-campaign"),
     path("campaigns/<slug:slug>/pause", campaigns.CampaignPauseView.as_view(), name="api-campaign-pause"),
@@ -20,7 +24,4 @@ urlpatterns: list = [
     path("customers/<str:source_id>/codes", campaigns.CustomerCodesView.as_view(), name="api-customer-codes"),
     path("customers/<str:source_id>/auto-discounts", campaigns.CustomerAutoDiscountsView.as_view(),
          name="api-customer-auto-discounts"),
-    path("validations", ValidationView.as_view(), name="api-validations"),
-    path("redemptions", RedemptionView.as_view(), name="api-redemptions"),
-    path("redemptions/<int:redemption_id>/rollback", RollbackView.as_view(), name="api-redemption-rollback"),
 ]

@@ -23,6 +23,7 @@ from campaigns.errors import CodeRejected, RejectReason
 from campaigns.services.redemptions import redeem_code, rollback_redemption, validate_code
 from retention.actors import Actor
 from retention.api.idempotency import IDEMPOTENCY_PARAMETER, idempotent
+from retention.api.negotiation import JsonOnlyNegotiation
 from retention.http import client_ip
 from retention.ratelimit import any_limited, hit
 
@@ -202,6 +203,8 @@ def _customer_in(request):
 
 
 class ValidationView(APIView):
+    content_negotiation_class = JsonOnlyNegotiation
+
     @extend_schema(request=ValidationInputSerializer, responses={200: ValidationOutputSerializer},
                    summary="Check a code against an order without using it")
     def post(self, request):
@@ -222,6 +225,8 @@ class ValidationView(APIView):
 
 
 class RedemptionView(APIView):
+    content_negotiation_class = JsonOnlyNegotiation
+
     @extend_schema(request=RedemptionInputSerializer, responses={201: RedemptionOutputSerializer},
                    parameters=[IDEMPOTENCY_PARAMETER],
                    summary="Use a code on an order (422 with a reason code when a rule says no)")

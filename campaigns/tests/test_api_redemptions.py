@@ -56,6 +56,21 @@ def test_redemption_answers_201_with_the_redemption(api, code):
     assert AuditEntry.objects.get(action="code.redeemed").actor_label == "api:shop"
 
 
+def test_the_code_endpoints_answer_json_whatever_the_client_accepts(api, code):
+    # when: a client that asks for HTML (a browser's default Accept) still gets the JSON answer, not a 406
+    validated = api.post("/api/v1/validations", body(), format="json", HTTP_ACCEPT="text/html")
+    redeemed = api.post("/api/v1/redemptions", body(), format="json", HTTP_ACCEPT="text/html")
+    # then
+    assert (validated.status_code, validated["Content-Type"]) == (200, "application/json")
+    assert (redeemed.status_code, redeemed["Content-Type"]) == (201, "application/json")
+    assert redeemed.json()["code"] == "SPRING15"
+
+
+def test_a_body_in_another_format_is_still_refused_with_415(api, code):
+    response = api.post("/api/v1/redemptions", "code=SPRING15", content_type="application/x-www-form-urlencoded")
+    assert response.status_code == 415
+
+
 def test_a_refused_redemption_answers_422_with_the_reason(api, code):
     # given
     api.post("/api/v1/redemptions", body(), format="json")
