@@ -19,21 +19,10 @@ def snapshot(instance: models.Model, fields: list[str]) -> dict:
     return picture
 
 
-def record_audit(
-    *,
-    actor: Actor,
-    action: str,
-    target: models.Model | None = None,
-    object_type: str = "",
-    object_id: str = "",
-    object_repr: str = "",
-    before: dict | None = None,
-    after: dict | None = None,
-) -> AuditEntry:
-    return AuditEntry.objects.create(**audit_values(
-        actor=actor, action=action, target=target, object_type=object_type, object_id=object_id,
-        object_repr=object_repr, before=before, after=after,
-    ))
+def record_audit(*, actor: Actor, action: str, target: models.Model | None = None, **fields) -> AuditEntry:
+    """Write one audit entry; `fields` are audit_values' optional object_type, object_id, object_repr,
+    before and after."""
+    return AuditEntry.objects.create(**audit_values(actor=actor, action=action, target=target, **fields))
 
 
 def audit_values(
