@@ -30,6 +30,17 @@ def _tests_are_not_inside_a_task():
     yield
 
 
+@pytest.fixture(autouse=True)
+def _postgres_marked_tests_need_postgres(request):
+    """`@pytest.mark.postgres` tests race real connections; SQLite (make test without DATABASE_URL) skips them."""
+    if request.node.get_closest_marker("postgres") is not None:
+        from django.db import connection
+
+        if connection.vendor != "postgresql":
+            pytest.skip("needs PostgreSQL (DATABASE_URL=postgres://...)")
+    yield
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _require_postgres(django_db_setup, django_db_blocker):
     """CI sets REQUIRE_POSTGRES=1: a silent fallback to SQLite would hide concurrency bugs."""

@@ -1,10 +1,8 @@
 """Limits under real concurrency: threads, each with its own PostgreSQL connection, started together."""
 
-import threading
 from collections import Counter
 
 import pytest
-from django.db import connection, connections
 
 from campaigns.discounts import OrderInput
 from campaigns.errors import CodeRejected
@@ -13,42 +11,10 @@ from campaigns.services.redemptions import redeem_code, rollback_redemption
 from campaigns.tests.factories import CampaignFactory, CodeFactory
 from retention.actors import Actor
 from retention.models import AuditEntry
+from retention.tests.concurrency import run_together
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 ACTOR = Actor.system("test")
-
-
-@pytest.fixture(autouse=True)
-def _postgres_only():
-    if connection.vendor != "postgresql":
-        pytest.skip("concurrency needs PostgreSQL (DATABASE_URL=postgres://...)")
-
-
-def run_together(clients: int, work) -> list:
-    """Run work(client_number) in `clients` threads released at once; collect what each returns."""
-    barrier = threading.Barrier(clients)
-    results: list = []
-    lock = threading.Lock()
-    errors: list = []
-
-    def client(number: int) -> None:
-        try:
-            barrier.wait()
-            outcome = work(number)
-            with lock:
-                results.extend(outcome)
-        except Exception as error:  # surfaced below, so a crash cannot pass as a refusal
-            errors.append(error)
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=client, args=(number,)) for number in range(clients)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    assert errors == []
-    return results
 
 
 def attempt(code: str, order_id: str, amount: int = 10000) -> str:
@@ -65,7 +31,7 @@ def test_a_public_code_capped_at_500_is_redeemed_exactly_500_times():
     campaign = CampaignFactory(percent=10, max_redemptions=500)
     CodeFactory(campaign=campaign, code="FIRST500", max_uses=None)
     # when: 50 clients × 20 orders
-    outcomes = run_together(50, lambda n: [attempt("FIRST500", f"o-{n}-{i}") for i in range(20)])
+    outcomes = run_together(50, lambda n: [attempt("FIRST500", f"o-{n}-{i}") for i in range(20)], flatten=True)
     # then
     campaign.refresh_from_db()
     assert Counter(outcomes) == {"succeeded": 500, "limit_reached": 500}
@@ -77,7 +43,7 @@ def test_a_one_time_code_redeemed_by_20_clients_at_once_succeeds_once():
     # given
     code = CodeFactory(campaign=CampaignFactory(percent=10), code="ONCE", max_uses=1)
     # when
-    outcomes = run_together(20, lambda n: [attempt("ONCE", f"o-{n}")])
+    outcomes = run_together(20, lambda n: [attempt("ONCE", f"o-{n}")], flatten=True)
     # then
     code.refresh_from_db()
     assert Counter(outcomes) == {"succeeded": 1, "code_used": 19}
@@ -90,7 +56,7 @@ def test_a_budget_is_never_exceeded_by_one_cent():
     CodeFactory(campaign=campaign, code="BUDGET", max_uses=None)
     # when
     outcomes = run_together(40, lambda n: [attempt("BUDGET", f"o-{n}-{i}", amount=300 + 37 * ((n + i) % 20))
-                                           for i in range(5)])
+                                           for i in range(5)], flatten=True)
     # then
     campaign.refresh_from_db()
     spent = sum(Redemption.objects.filter(status=RedemptionStatus.SUCCEEDED).values_list("discount_amount", flat=True))

@@ -150,14 +150,9 @@ def test_start_generation_refusals_create_nothing(campaign_fields, count, reason
     assert AuditEntry.objects.count() == 0
 
 
-def _postgres_only():
-    if connection.vendor != "postgresql":
-        pytest.skip("parallel batches run on PostgreSQL only")
-
-
+@pytest.mark.postgres
 def test_batches_run_on_two_connections_at_once(monkeypatch):
     # given: each batch waits until a second one is in flight (a lone worker would break the barrier)
-    _postgres_only()
     both_in_flight = threading.Barrier(2, timeout=20)
     real_insert = generation.insert_codes
     threads = set()
@@ -198,9 +193,9 @@ def test_a_small_code_space_runs_on_one_connection(monkeypatch):
     assert (result.status, result.generated, Code.objects.count()) == (JobStatus.DONE, 300, 300)
 
 
+@pytest.mark.postgres
 def test_two_runs_of_the_same_job_at_once_end_with_exactly_count_codes():
     # given: a Celery redelivery runs the job while the first run is still at it
-    _postgres_only()
     campaign = CampaignFactory()
     job = _job(campaign, 3000)
     start = threading.Barrier(2, timeout=20)
@@ -260,8 +255,8 @@ def test_each_foreign_key_of_codes_leads_exactly_one_index():
         assert leading.count(column) == 1, (column, leading)
 
 
+@pytest.mark.postgres
 def test_a_customers_codes_are_read_through_the_partial_index():
-    _postgres_only()
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("SET LOCAL enable_seqscan = off")
         cursor.execute("EXPLAIN SELECT id FROM campaigns_code WHERE customer_id = %s ORDER BY issued_at DESC", [1])
@@ -269,9 +264,9 @@ def test_a_customers_codes_are_read_through_the_partial_index():
     assert "code_customer_issued" in plan, plan
 
 
+@pytest.mark.postgres
 def test_code_pages_keep_room_for_the_redemption_update():
     # uses_count is not indexed: with free room on the page its update is heap-only and touches no index.
-    _postgres_only()
     with connection.cursor() as cursor:
         cursor.execute("SELECT reloptions FROM pg_class WHERE relname = %s", [Code._meta.db_table])
         assert "fillfactor=85" in cursor.fetchone()[0]

@@ -1,49 +1,16 @@
 """The agent's daily count under real concurrency: threads on PostgreSQL, released together."""
 
-import threading
 
 import pytest
-from django.db import connection, connections
 
 from campaigns.models import Code, DiscountType, LandingClaim, SupportAgentLimit
 from campaigns.services.landing import OfferEnded, claim_landing_code
 from campaigns.services.support import SupportRefused, issue_support_code
 from campaigns.tests.factories import CampaignFactory
+from retention.tests.concurrency import run_together
 from retention.tests.factories import CustomerFactory
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture(autouse=True)
-def _postgres_only():
-    if connection.vendor != "postgresql":
-        pytest.skip("concurrency needs PostgreSQL (DATABASE_URL=postgres://...)")
-
-
-def run_together(clients: int, work) -> list[str]:
-    barrier = threading.Barrier(clients)
-    outcomes: list[str] = []
-    errors: list[Exception] = []
-    lock = threading.Lock()
-
-    def client(number: int) -> None:
-        try:
-            barrier.wait()
-            outcome = work(number)
-            with lock:
-                outcomes.append(outcome)
-        except Exception as error:  # surfaced below: a crash must not pass as a refusal
-            errors.append(error)
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=client, args=(number,)) for number in range(clients)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    assert errors == []
-    return outcomes
 
 
 @pytest.mark.parametrize("has_limit_row", [True, False])

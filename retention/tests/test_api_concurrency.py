@@ -1,51 +1,22 @@
 """The core API under real concurrency: threads, each with its own PostgreSQL connection, released together."""
 
-import threading
 from datetime import UTC, datetime
 
 import pytest
-from django.db import connection, connections
 from rest_framework.test import APIClient
 
 from retention.models import AuditEntry, Customer, Event, IdempotencyRecord, Order
+from retention.tests.concurrency import run_together as run_all_together
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
 
-@pytest.fixture(autouse=True)
-def _postgres_only():
-    if connection.vendor != "postgresql":
-        pytest.skip("concurrency needs PostgreSQL (DATABASE_URL=postgres://...)")
-
-
 def run_together(clients: int, secret: str, work) -> list:
-    """Run work(api_client, number) in `clients` threads released at once; collect what each returns."""
-    barrier = threading.Barrier(clients)
-    results: list = []
-    errors: list = []
-    lock = threading.Lock()
-
-    def client(number: int) -> None:
-        api = APIClient()
+    """work(api_client, number) on `clients` threads released at once, each with its own API client."""
+    apis = [APIClient() for _ in range(clients)]
+    for api in apis:
         api.credentials(HTTP_AUTHORIZATION=f"Bearer {secret}")
-        try:
-            barrier.wait()
-            outcome = work(api, number)
-            with lock:
-                results.append(outcome)
-        except Exception as error:  # surfaced below, so a crash cannot pass as an answer
-            errors.append(error)
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=client, args=(number,)) for number in range(clients)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    assert errors == []
-    assert len(results) == clients
-    return results
+    return run_all_together(clients, lambda number: work(apis[number], number))
 
 
 def test_the_same_customer_created_at_once_ends_as_one_customer(api_key_secret):
