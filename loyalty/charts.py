@@ -5,51 +5,34 @@ from collections.abc import Sequence
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
+from campaigns.charts import Plot, nice_ceiling, svg_number
+
 SERIES = (("issued", "Issued"), ("spent", "Spent"), ("expired", "Expired"))
 
 
-def _n(value: float) -> str:
-    return f"{value:.1f}"
-
-
-def nice_ceiling(value: int) -> int:
-    """The smallest of 1, 2, 4, 6, 8 × 10^n at least `value`: its quarters (the grid lines) are round numbers
-    too, and the tallest bar fills at least half the height."""
-    magnitude = 1
-    while True:
-        for step in (1, 2, 4, 6, 8):
-            if step * magnitude >= max(value, 1):
-                return step * magnitude
-        magnitude *= 10
+# Gridded in quarters: these tops have round quarters, and the tallest bar fills at least half the height.
+QUARTER_STEPS = (1, 2, 4, 6, 8)
 
 
 def points_chart(months: Sequence, *, width: int = 760, height: int = 220) -> SafeString:
     """`months` holds objects with month (a date), issued, spent and expired; each bar has a <title>."""
-    left, right, top, bottom = 52, 8, 12, 24
-    plot_width, plot_height = width - left - right, height - top - bottom
-    top_value = nice_ceiling(max((getattr(m, key) for m in months for key, _ in SERIES), default=0))
-    slot = plot_width / max(len(months), 1)
-    bar = slot * 0.8 / len(SERIES)
-
-    grid = []
-    for fraction in (0, 0.25, 0.5, 0.75, 1):
-        y = top + plot_height * (1 - fraction)
-        grid.append((left, _n(y), width - right, _n(y), left - 6, _n(y + 4), f"{round(top_value * fraction):,}"))
-    grid_svg = format_html_join("", '<line class="axis" x1="{}" y1="{}" x2="{}" y2="{}"/>'
-                                    '<text x="{}" y="{}" text-anchor="end">{}</text>', grid)
+    top_value = nice_ceiling(max((getattr(m, key) for m in months for key, _ in SERIES), default=0), QUARTER_STEPS)
+    plot = Plot(width, height, left=52, right=8, top=12, bottom=24, slots=len(months), top_value=top_value)
+    bar = plot.slot * 0.8 / len(SERIES)
     bars, labels = [], []
     for index, month in enumerate(months):
-        x0 = left + index * slot + slot * 0.1
+        x0 = plot.slot_x(index) + plot.slot * 0.1
         for position, (key, label) in enumerate(SERIES):
             value = getattr(month, key)
-            bar_height = plot_height * value / top_value
-            bars.append((key, _n(x0 + position * bar), _n(top + plot_height - bar_height), _n(bar * 0.92),
-                         _n(bar_height), f"{month.month:%B %Y}", label, f"{value:,}"))
-        labels.append((_n(left + index * slot + slot / 2), height - 6, f"{month.month:%b}"))
+            y, bar_height = plot.bar(value)
+            bars.append((key, svg_number(x0 + position * bar), svg_number(y), svg_number(bar * 0.92),
+                         svg_number(bar_height), f"{month.month:%B %Y}", label, f"{value:,}"))
+        labels.append((svg_number(plot.slot_x(index) + plot.slot / 2), height - 6, f"{month.month:%b}"))
     bars_svg = format_html_join("", '<rect class="bar {}" x="{}" y="{}" width="{}" height="{}" rx="1.5">'
                                     '<title>{}: {} {} points</title></rect>', bars)
     labels_svg = format_html_join("", '<text x="{}" y="{}" text-anchor="middle">{}</text>', labels)
     return format_html(
         '<svg class="points-chart" viewBox="0 0 {} {}" role="img" aria-label="Points issued, spent and expired '
         'per month" xmlns="http://www.w3.org/2000/svg"><title>Points per month, last {} months</title>{}{}{}</svg>',
-        width, height, len(months), grid_svg, bars_svg, labels_svg)
+        width, height, len(months), plot.grid((0, 0.25, 0.5, 0.75, 1), lambda v: f"{round(v):,}"), bars_svg,
+        labels_svg)

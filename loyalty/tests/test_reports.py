@@ -120,7 +120,7 @@ def test_dashboard_page_shows_the_figures(client, marketer, scenario):
 
 
 def test_axis_tops_are_round_and_so_are_their_quarters():
-    from loyalty.charts import nice_ceiling
+    from loyalty.charts import QUARTER_STEPS, nice_ceiling
 
-    assert [nice_ceiling(value) for value in (0, 1, 3, 5, 7, 9, 11, 2400, 4500, 7000, 120_000)] == [
+    assert [nice_ceiling(value, QUARTER_STEPS) for value in (0, 1, 3, 5, 7, 9, 11, 2400, 4500, 7000, 120_000)] == [
         1, 1, 4, 6, 8, 10, 20, 4000, 6000, 8000, 200_000]
