@@ -12,6 +12,8 @@ durable transaction (except where marked "not durable"); time-dependent ones tak
 - expiry.release_pending_points(*, now=None) / expire_points(*, now=None) / send_expiry_reminders(*, now=None)
 - tiers.reevaluate_tiers(*, now=None)
 - ledger.account_for(*, program, customer): the account, created on first use (not durable)
+- ledger.credit(account, ...) / credit_many(credits, *, now) / debit(account, ...): other apps' point moves
+  (not durable: inside the caller's transaction, accounts locked); credit_many is credit for many in 3 statements
 
 Refusals raise loyalty.errors.LoyaltyError (422, `code` = LoyaltyReason) or retention.errors.InvalidInput.
 """

@@ -35,12 +35,15 @@ from loyalty.models import (
     TierBasis,
 )
 from loyalty.services.ledger import (
+    BATCH,
     EARNED_KINDS,
     credit,
     expiry_for,
     has_entry,
+    insert_entries_and_lots,
     post_entry,
     take_from_lots,
+    update_accounts,
 )
 from loyalty.services.notifications import notify_tier_changed, tier_changed_templates
 from loyalty.services.tiers import TIER_WINDOW, award_milestones, evaluate_tier, reached, tier_for
@@ -49,7 +52,6 @@ from retention.models import Customer, Event, Order, OrderItem, OrderStatus
 from retention.money import round_half_up
 
 REFUNDED = (OrderStatus.REFUNDED, OrderStatus.CANCELLED)
-BATCH = 500  # rows per INSERT/UPDATE statement in earn_for_orders (SQLite's parameter limit)
 
 
 _rules_cache: dict = {}  # {"key": the active programs' rows, "programs": [...]}, per process
@@ -375,8 +377,8 @@ def _earn_for_orders(order_ids: list[int], *, now: datetime | None = None) -> li
                 account.tier_points, account.tier = points_now, new_tier
     if not entries:
         return []
-    _insert_entries_and_lots(entries, lots, now=now)
-    _update_accounts(list(touched.values()))
+    insert_entries_and_lots(entries, lots, now=now)
+    update_accounts(list(touched.values()))
     if tier_changes:
         _emit(type="loyalty.tier_changed", now=now, items=[{
             "customer": account.customer.source_id, "program": account.program_id,
@@ -451,72 +453,6 @@ class _ItemRow(NamedTuple):
     category: str
     quantity: int
     unit_price: int
-
-
-ENTRY_ARRAYS = ("account_id", "kind", "points", "pending_points", "balance_after", "pending_after", "source_id",
-                "description")
-LOT_ARRAYS = ("account_id", "entry_id", "points", "remaining", "available_at", "expires_at", "is_pending")
-
-
-def _insert_entries_and_lots(entries: list, lots: list, *, now: datetime) -> None:
-    """The batch's entries (their ids set) and lots: `lots` holds (account id, entry, points, remaining,
-    available_at, expires_at, is_pending). On PostgreSQL two INSERT ... SELECT FROM unnest(arrays), written by
-    hand: Django's bulk_create prepared every field of every row in Python (about a third of the batch's CPU)."""
-    if connection.vendor != "postgresql":
-        LedgerEntry.objects.bulk_create(entries, batch_size=BATCH)
-        PointLot.objects.bulk_create([
-            PointLot(account_id=account_id, entry=entry, points=points, remaining=remaining, earned_at=now,
-                     available_at=available_at, expires_at=expires_at, is_pending=pending)
-            for account_id, entry, points, remaining, available_at, expires_at, pending in lots], batch_size=BATCH)
-        return
-    entry_table, lot_table = LedgerEntry._meta.db_table, PointLot._meta.db_table
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {entry_table} ({', '.join(ENTRY_ARRAYS)}, source_type, actor_label, created_at) "  # noqa: S608
-            f"SELECT v.*, %s, %s, %s FROM unnest(%s::bigint[], %s::text[], %s::bigint[], %s::bigint[], "
-            f"%s::bigint[], %s::bigint[], %s::text[], %s::text[]) AS v RETURNING id",
-            ["order", "", now, *([getattr(entry, column) for entry in entries] for column in ENTRY_ARRAYS)])
-        # RETURNING gives the rows in the order of the arrays (Django's bulk_create relies on it too).
-        for entry, (entry_id,) in zip(entries, cursor.fetchall(), strict=True):
-            entry.pk = entry_id
-            entry._state.adding = False
-        columns = list(zip(*lots, strict=True))
-        columns[1] = [entry.pk for entry in columns[1]]
-        cursor.execute(
-            f"INSERT INTO {lot_table} ({', '.join(LOT_ARRAYS)}, earned_at, is_reminded) "  # noqa: S608
-            f"SELECT v.*, %s, %s FROM unnest(%s::bigint[], %s::bigint[], %s::bigint[], %s::bigint[], "
-            f"%s::timestamptz[], %s::timestamptz[], %s::boolean[]) AS v",
-            [now, False, *(list(column) for column in columns)])
-
-
-ACCOUNT_COLUMNS = ("id", "points", "pending_points", "lifetime_points", "tier_points", "tier_id")
-
-
-def _update_accounts(accounts: list) -> None:
-    """The accounts' new balances and tiers in one UPDATE ... FROM unnest(arrays) on PostgreSQL, one UPDATE ...
-    FROM (VALUES) per BATCH rows on SQLite (>= 3.33); Django's bulk_update builds a CASE per column and row."""
-    table = LoyaltyAccount._meta.db_table
-    sets = ", ".join(f"{column} = v.{column}" for column in ACCOUNT_COLUMNS[1:])
-    if connection.vendor == "postgresql":
-        # One array per column: six parameters instead of six per row (psycopg re-parses a long query text
-        # on every call, which cost more CPU than the update itself).
-        sql = (f"UPDATE {table} SET {sets} FROM unnest({', '.join(['%s::bigint[]'] * len(ACCOUNT_COLUMNS))}) "  # noqa: S608
-               f"AS v({', '.join(ACCOUNT_COLUMNS)}) WHERE {table}.id = v.id")
-        with connection.cursor() as cursor:
-            cursor.execute(sql, [[getattr(account, "pk" if column == "id" else column) for account in accounts]
-                                 for column in ACCOUNT_COLUMNS])
-        return
-    casts = ", ".join(f"{column} = CAST(v.{column} AS bigint)" for column in ACCOUNT_COLUMNS[1:])
-    with connection.cursor() as cursor:
-        for offset in range(0, len(accounts), BATCH):
-            chunk = accounts[offset:offset + BATCH]
-            rows = ", ".join(["(%s, %s, %s, %s, %s, %s)"] * len(chunk))
-            params = [value for account in chunk for value in (
-                account.pk, account.points, account.pending_points, account.lifetime_points, account.tier_points,
-                account.tier_id)]
-            sql = (f"WITH v({', '.join(ACCOUNT_COLUMNS)}) AS (VALUES {rows}) "  # noqa: S608 - placeholders only
-                   f"UPDATE {table} SET {casts} FROM v WHERE {table}.id = CAST(v.id AS bigint)")
-            cursor.execute(sql, params)
 
 
 def _award_milestones_in_batch(accounts: list, *, now: datetime) -> None:
