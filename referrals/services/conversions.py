@@ -229,7 +229,7 @@ def convert_for_orders(*, order_ids: list[int], now: datetime | None = None) -> 
     """convert_for_order for many orders (the collecting task, bulk order arrivals): the same conversions,
     holds, rewards, limits, budget, audit entries and referral.converted webhooks, decided in order-id order
     as if the orders had come one by one, with set-based statements in one durable transaction per
-    CONVERT_BATCH orders (plus, per points reward, loyalty's three ledger statements). Safe to run twice."""
+    CONVERT_BATCH orders (the referrers' points too: loyalty's credit_many). Safe to run twice."""
     now = now or timezone.now()
     ids = sorted(set(order_ids))
     converted = []

@@ -12,7 +12,7 @@ from django.db.models import Count, F, Q
 from campaigns.models import CodeSource, DiscountType
 from campaigns.services.codes import ALREADY_USED, issue_code, withdraw_code
 from loyalty.models import EntryKind, LoyaltyAccount, LoyaltyProgram
-from loyalty.services.ledger import account_for, credit, debit
+from loyalty.services.ledger import Credit, account_for, credit, credit_many, debit
 from referrals.locks import lock_referrer_code
 from referrals.models import (
     PayoutStatus,
@@ -189,8 +189,8 @@ def cancel_rewards(referral: Referral, *, actor: Actor, now: datetime) -> list[R
 def reward_referrers(referrals: list[Referral], *, actor: Actor, now: datetime) -> list[ReferralReward]:
     """reward_referrer for many claimed referrals, in the order given, as if one after another: the referrers'
     codes and loyalty accounts are locked in one statement each (id order), their reward counts read in one,
-    tiers in one; the budget keeps its conditional UPDATE per reward, points go through loyalty's ledger
-    (credit) per reward, and the rewards and skips are written in bulk. Not durable, like reward_referrer.
+    tiers in one; the budget keeps its conditional UPDATE per reward, and the points (loyalty's credit_many:
+    three statements for the batch), rewards and skips are written in bulk. Not durable, like reward_referrer.
 
     `referrals` come with program (and its loyalty_program), code, referrer and friend loaded."""
     if not referrals:
@@ -211,7 +211,7 @@ def reward_referrers(referrals: list[Referral], *, actor: Actor, now: datetime) 
     loyalty_programs = {program_id: loyalty_program_for(program) for program_id, program in programs.items()
                         if any(tier.points for tier in tiers.get(program_id, []))}
     accounts = _locked_accounts(referrals, loyalty_programs)
-    rewards, skips = [], {}
+    rewards, skips, credits = [], {}, []
     for referral in referrals:
         program = referral.program
         total, this_month = counts.setdefault((program.pk, referral.referrer_id), [0, 0])
@@ -230,7 +230,7 @@ def reward_referrers(referrals: list[Referral], *, actor: Actor, now: datetime) 
             else:
                 try:
                     rewards.append(_reward_row(referral, program, tier, cost, loyalty_programs.get(program.pk),
-                                               accounts, actor=actor, now=now))
+                                               accounts, credits, actor=actor, now=now))
                     counts[(program.pk, referral.referrer_id)] = [total + 1, this_month + 1]
                 except (_Skipped, DomainError) as refusal:  # nothing written: the budget goes back
                     reason = refusal.reason if isinstance(refusal, _Skipped) else str(refusal.code)[:32]
@@ -239,6 +239,8 @@ def reward_referrers(referrals: list[Referral], *, actor: Actor, now: datetime) 
         if reason:
             referral.skipped_reason = reason
             skips.setdefault(reason, []).append(referral.pk)
+    # The points after the loop: nothing in it reads the ledger, and the order given is kept.
+    credit_many(credits, now=now)
     ReferralReward.objects.bulk_create(rewards)
     for reason, ids in skips.items():
         Referral.objects.filter(pk__in=ids).update(skipped_reason=reason)
@@ -268,9 +270,10 @@ def _locked_accounts(referrals: list[Referral], loyalty_programs: dict) -> dict:
 
 
 def _reward_row(referral: Referral, program: ReferralProgram, tier: ReferralTier, cost: int,
-                loyalty_program: LoyaltyProgram | None, accounts: dict, *, actor: Actor, now: datetime
-                ) -> ReferralReward:
-    """_give without saving the reward (the caller bulk-creates them)."""
+                loyalty_program: LoyaltyProgram | None, accounts: dict, credits: list, *, actor: Actor,
+                now: datetime) -> ReferralReward:
+    """_give without saving the reward (the caller bulk-creates them) nor crediting the points (appended to
+    `credits`, which the caller gives loyalty's credit_many)."""
     kind = reward_type_of(tier)
     reward = ReferralReward(referral=referral, program=program, customer_id=referral.referrer_id,
                             role=RewardRole.REFERRER, type=kind, cost=cost, created_at=now)
@@ -279,9 +282,8 @@ def _reward_row(referral: Referral, program: ReferralProgram, tier: ReferralTier
             raise _Skipped(NO_LOYALTY_PROGRAM)
         account = accounts[(loyalty_program.pk, referral.referrer_id)]
         account.customer = referral.referrer
-        credit(account, kind=EntryKind.EARN, points=tier.points, source_type="referral", source_id=str(referral.pk),
-               now=now, description=f"Referral of {referral.friend.first_name or 'a friend'}",
-               actor_label=actor.label)
+        credits.append(Credit(account, EntryKind.EARN, tier.points, "referral", str(referral.pk),
+                              f"Referral of {referral.friend.first_name or 'a friend'}", actor.label))
         reward.points = tier.points
     elif kind == RewardType.CASH:
         reward.cash_amount = tier.cash_amount
