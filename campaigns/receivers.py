@@ -1,5 +1,6 @@
 """Listens to retention's signals: the welcome trigger (on sign-up, or on the first paid order)."""
 
+from django.db.models import Exists
 from django.db.models.signals import post_delete
 
 from campaigns.models import Campaign
@@ -9,12 +10,8 @@ from retention.signals import customer_created, order_recorded
 # Welcome runs as a task: the signal comes after the customer's commit, and issuing and rendering must neither
 # slow down nor fail the sign-up or the order that caused it.
 
-def _has_welcome_campaign() -> bool:
-    return Campaign.objects.filter(trigger__type="welcome").exists()
-
-
 def welcome_on_signup(sender, customer, **kwargs) -> None:
-    if not _has_welcome_campaign():
+    if not Campaign.objects.filter(trigger__type="welcome").exists():
         return
     from campaigns.tasks import fire_welcome_task
 
@@ -24,9 +21,11 @@ def welcome_on_signup(sender, customer, **kwargs) -> None:
 def welcome_on_first_order(sender, order, previous_status=None, **kwargs) -> None:
     # The paid order that made orders_count 1 is the first; "welcome" is unique per customer, so a replay
     # of the signal changes nothing.
-    if order.status != OrderStatus.PAID or not Customer.objects.filter(pk=order.customer_id, orders_count=1).exists():
+    if order.status != OrderStatus.PAID:
         return
-    if not _has_welcome_campaign():
+    # One query for both questions: this runs for every paid order.
+    welcome_campaigns = Campaign.objects.filter(trigger__type="welcome")
+    if not Customer.objects.filter(Exists(welcome_campaigns), pk=order.customer_id, orders_count=1).exists():
         return
     from campaigns.tasks import fire_welcome_task
 

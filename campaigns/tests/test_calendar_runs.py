@@ -209,6 +209,25 @@ def test_sign_up_enqueues_nothing_without_a_welcome_campaign(monkeypatch, django
     assert enqueued == []
 
 
+def test_a_paid_order_costs_the_welcome_trigger_one_query_and_enqueues_nothing_without_a_welcome_campaign(
+        monkeypatch, django_assert_num_queries):
+    # given: a first paid order, and only a birthday campaign
+    from campaigns.receivers import welcome_on_first_order
+    from campaigns.tasks import fire_welcome_task
+    from retention.models import Order
+
+    calendar_campaign(BIRTHDAY)
+    ana = customer(source_id="ana", orders_count=1)
+    order = Order(customer=ana, status="paid")
+    enqueued = []
+    monkeypatch.setattr(fire_welcome_task, "delay", lambda *args: enqueued.append(args))
+    # when
+    with django_assert_num_queries(1):
+        welcome_on_first_order(sender=None, order=order)
+    # then
+    assert enqueued == []
+
+
 # The beat schedule ----------------------------------------------------------------------------------------
 
 def test_schedule_follows_the_campaign_through_create_update_pause_resume_and_removal():
