@@ -7,7 +7,8 @@ Target (issue 6): 500 referrals/s registered and 500/s converted. Two paths each
   (queue_conversion) and the collecting task converts the queue in batches (convert_queued_orders).
 Each registration checks the code, the refusals and the fraud signals, writes the row, the friend's welcome
 code (campaigns' issue_code / issue_codes) and the audit entry; each conversion claims the referral, takes the
-referrer's tier under a row lock, credits 500 loyalty points, writes the audit entry and the referral.converted
+referrer's tier under a row lock, credits 500 loyalty points (a batch: loyalty's credit_many, three
+statements for all its referrers), writes the audit entry and the referral.converted
 webhook. Friends, referrers and orders are set up beforehand with bulk_create. Every run uses fresh source ids.
 
     .venv/bin/python bench/referrals_throughput.py [--count N] [--clients N] [--profile N] [--single N] [--batch N]
@@ -110,10 +111,11 @@ def main() -> None:
     arguments = parser.parse_args()
     setup_django()
 
+    from django.db.models import Sum
     from django.utils import timezone
 
     from campaigns.models import Campaign
-    from loyalty.models import LoyaltyProgram
+    from loyalty.models import LoyaltyAccount, LoyaltyProgram
     from referrals import tasks
     from referrals.models import (
         QueuedConversion,
@@ -203,6 +205,10 @@ def main() -> None:
     rewarded = Referral.objects.filter(program=program, status=ReferralStatus.REWARDED).count()
     assert registered == arguments.count, registered
     assert rewarded == arguments.count, rewarded
+    # Every referrer got its 500 points per friend through loyalty's ledger (credit or credit_many).
+    credited = LoyaltyAccount.objects.filter(program=loyalty_program, customer__in=referrers).aggregate(
+        total=Sum("points"))["total"]
+    assert credited == 500 * arguments.count, credited
     per_item = batched or 1
     print(cpu_line("Registering (per call)", *register_cost))
     print(cpu_line("register_referrals", register_batch_cost[0] / per_item, register_batch_cost[1] / per_item)
