@@ -99,11 +99,11 @@ def test_batch_runs_a_fixed_number_of_queries_whatever_the_number_of_orders(djan
 
 
 # Returning members: the orders' customers, the active programs' rows (their rules are cached per process),
-# lock the accounts, the orders (read under the locks), items, entries earned already, the tier window,
+# the accounts made sure to exist (an insert that finds them all), lock the accounts, the orders (read under the locks), items, entries earned already, the tier window,
 # insert entries, insert lots, update accounts, webhook events + endpoints (no deliveries), plus the
 # SAVEPOINT/RELEASE of emit_webhooks and of the transaction (a savepoint inside the test's). Was 20 (5 for
 # the rules, an account insert even when every member has one, and a Django bulk_create per table).
-BATCH_QUERIES = 16
+BATCH_QUERIES = 17
 
 
 def test_bulk_task_earns_once():
@@ -131,13 +131,14 @@ def test_one_order_at_a_time_query_counts(django_assert_num_queries):
         earn_for_order(order_id=new_member_order.pk)
 
 
-# A member: order, the programs' stamps (rules cached per process; 5 queries before), items, lock the account,
+# A member: order, the programs' stamps (rules cached per process; 5 queries before), the account made sure to
+# exist, items, lock the account,
 # replay check, entry, account, lot, tier window sum, tier update, webhook event + endpoints, plus
 # SAVEPOINT/RELEASE (the transaction inside the test's). Was 20, then 18 (a lookup before the lock, the
 # achievements read when none is reachable).
-PER_ORDER_QUERIES = 14
-# A new member: the account inserted and locked again, and the tier change (its webhook and template lookup).
-PER_ORDER_QUERIES_NEW_MEMBER = 19
+PER_ORDER_QUERIES = 15
+# A new member: the same, and the tier change (its webhook and template lookup).
+PER_ORDER_QUERIES_NEW_MEMBER = 18
 
 
 def test_no_order_ids_earn_nothing_and_run_no_query(django_assert_num_queries):
