@@ -37,6 +37,7 @@ from loyalty.models import (
 from loyalty.services.ledger import (
     EARNED_KINDS,
     credit,
+    ensure_accounts,
     expiry_for,
     has_entry,
     insert_entries_and_lots,
@@ -299,7 +300,7 @@ def _earn_for_orders(order_ids: list[int], *, now: datetime | None = None) -> li
     # Every account exists before any is locked. Locking the existing ones first and then inserting the
     # missing ones deadlocked: a transaction holding account locks waited on another's uncommitted insert
     # while that one waited, in its id-ordered locking, for those locks (the collectors' race test).
-    _ensure_accounts(customer_ids, by_program)
+    ensure_accounts([(program_id, customer_id) for customer_id in customer_ids for program_id in by_program])
     accounts = _lock_accounts(customer_ids, by_program)
     by_customer = {}
     for account in accounts:
@@ -419,31 +420,6 @@ def _emit(*, type: str, items: list[dict], now: datetime) -> None:  # noqa: A002
         emit_webhook(type=type, data=items[0], now=now)
     else:
         emit_webhooks(type=type, items=items, now=now)
-
-
-ACCOUNT = LoyaltyAccount._meta.db_table
-
-
-def _ensure_accounts(customer_ids: list[int], by_program: dict) -> None:
-    """Insert the missing (customer, program) accounts, in that order in every transaction, so concurrent
-    inserts of the same accounts queue instead of deadlocking; an existing account costs an index probe and
-    takes no lock. One statement per few hundred accounts (ON CONFLICT DO NOTHING: PostgreSQL, SQLite)."""
-    joined = connection.ops.adapt_datetimefield_value(timezone.now())
-    pairs = [(program_id, customer_id) for customer_id in sorted(customer_ids) for program_id in sorted(by_program)]
-    for start in range(0, len(pairs), ACCOUNT_INSERT_BATCH):
-        chunk = pairs[start:start + ACCOUNT_INSERT_BATCH]
-        _rows_written(
-            f"INSERT INTO {ACCOUNT} (program_id, customer_id, points, pending_points, lifetime_points, tier_id, "  # noqa: S608
-            f"tier_points, joined_at) VALUES {', '.join(['(%s, %s, 0, 0, 0, NULL, 0, %s)'] * len(chunk))} "
-            "ON CONFLICT DO NOTHING", [value for pair in chunk for value in (*pair, joined)])
-
-
-ACCOUNT_INSERT_BATCH = 300  # rows per statement: 900 parameters stay under old SQLite builds' limit of 999
-
-
-def _rows_written(sql: str, params: list) -> None:
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
 
 
 def _lock_accounts(customer_ids: list[int], by_program: dict) -> list:

@@ -12,6 +12,7 @@ from typing import NamedTuple
 
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F
+from django.utils import timezone
 
 from loyalty.models import EntryKind, LedgerEntry, LoyaltyAccount, LoyaltyProgram, PointLot
 from retention.models import Customer
@@ -33,6 +34,29 @@ def account_for(*, program: LoyaltyProgram, customer: Customer) -> LoyaltyAccoun
             return LoyaltyAccount.objects.create(program=program, customer=customer)
     except IntegrityError:
         return LoyaltyAccount.objects.get(program=program, customer=customer)
+
+
+def ensure_accounts(pairs) -> None:
+    """Create the missing accounts of these (program id, customer id) pairs, without locking any.
+
+    Batch paths call it BEFORE they lock accounts (in id order). Locking the existing accounts first and then
+    inserting the missing ones deadlocked: a transaction holding account locks waited on another's uncommitted
+    insert of an account while that one waited for those locks. The rows go in (customer, program) order in
+    every transaction, so concurrent inserts of the same accounts queue instead; an existing account costs an
+    index probe. One statement per ACCOUNT_INSERT_BATCH pairs (ON CONFLICT DO NOTHING: PostgreSQL, SQLite)."""
+    ordered = sorted(set(pairs), key=lambda pair: (pair[1], pair[0]))
+    joined = connection.ops.adapt_datetimefield_value(timezone.now())
+    with connection.cursor() as cursor:
+        for start in range(0, len(ordered), ACCOUNT_INSERT_BATCH):
+            chunk = ordered[start:start + ACCOUNT_INSERT_BATCH]
+            cursor.execute(
+                f"INSERT INTO {LoyaltyAccount._meta.db_table} (program_id, customer_id, points, pending_points, "  # noqa: S608
+                f"lifetime_points, tier_id, tier_points, joined_at) "
+                f"VALUES {', '.join(['(%s, %s, 0, 0, 0, NULL, 0, %s)'] * len(chunk))} ON CONFLICT DO NOTHING",
+                [value for program_id, customer_id in chunk for value in (program_id, customer_id, joined)])
+
+
+ACCOUNT_INSERT_BATCH = 300  # 900 parameters: under old SQLite builds' limit of 999
 
 
 def has_entry(account: LoyaltyAccount, *, kinds, source_type: str, source_id: str) -> bool:

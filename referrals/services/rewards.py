@@ -12,7 +12,7 @@ from django.db.models import Count, F, Q
 from campaigns.models import CodeSource, DiscountType
 from campaigns.services.codes import ALREADY_USED, issue_code, withdraw_code
 from loyalty.models import EntryKind, LoyaltyAccount, LoyaltyProgram
-from loyalty.services.ledger import Credit, account_for, credit, credit_many, debit
+from loyalty.services.ledger import Credit, account_for, credit, credit_many, debit, ensure_accounts
 from referrals.locks import lock_referrer_code
 from referrals.models import (
     PayoutStatus,
@@ -249,24 +249,16 @@ def reward_referrers(referrals: list[Referral], *, actor: Actor, now: datetime) 
 
 def _locked_accounts(referrals: list[Referral], loyalty_programs: dict) -> dict:
     """{(loyalty program id, customer id): locked account} for every referrer whose program gives points,
-    created first when missing (the unique constraint settles races, as in loyalty's account_for)."""
+    created first when missing."""
     pairs = {(loyalty_programs[r.program_id].pk, r.referrer_id) for r in referrals
              if loyalty_programs.get(r.program_id) is not None}
     if not pairs:
         return {}
-    def lock() -> dict:
-        locked = (LoyaltyAccount.objects.select_for_update(of=("self",)).select_related("program")
-                  .filter(program_id__in={program_id for program_id, _ in pairs},
-                          customer_id__in={customer_id for _, customer_id in pairs}).order_by("pk"))
-        return {(account.program_id, account.customer_id): account for account in locked}
-
-    accounts = lock()  # usually all there: one statement
-    if pairs - accounts.keys():
-        LoyaltyAccount.objects.bulk_create([LoyaltyAccount(program_id=program_id, customer_id=customer_id)
-                                            for program_id, customer_id in pairs - accounts.keys()],
-                                           ignore_conflicts=True)
-        accounts = lock()
-    return accounts
+    ensure_accounts(pairs)  # before any lock: loyalty.services.ledger.ensure_accounts says why
+    locked = (LoyaltyAccount.objects.select_for_update(of=("self",)).select_related("program")
+              .filter(program_id__in={program_id for program_id, _ in pairs},
+                      customer_id__in={customer_id for _, customer_id in pairs}).order_by("pk"))
+    return {(account.program_id, account.customer_id): account for account in locked}
 
 
 def _reward_row(referral: Referral, program: ReferralProgram, tier: ReferralTier, cost: int,

@@ -11,7 +11,8 @@ from retention.tests.factories import CustomerFactory, OrderFactory
 pytestmark = pytest.mark.django_db
 ACTOR = Actor.system("test")
 REGISTER_QUERIES = 13  # code, the facts in one read, the row, the friend's welcome code (campaigns: 6), reward, audit
-CONVERT_QUERIES = 16  # order, referrals, claim, lock, counts, tiers, points (loyalty: 4), reward, audit, webhook (2)
+CONVERT_QUERIES = 17  # order, referrals, claim, lock, counts, tiers, points (loyalty: 5, the account made sure to
+# exist before it is locked), reward, audit, webhook (2)
 
 
 @pytest.fixture
