@@ -99,10 +99,10 @@ def test_batch_runs_a_fixed_number_of_queries_whatever_the_number_of_orders(djan
 
 
 # Returning members: the orders' customers, the active programs' rows (their rules are cached per process),
-# the accounts made sure to exist (an insert that finds them all), lock the accounts, the orders (read under the locks), items, entries earned already, the tier window,
-# insert entries, insert lots, update accounts, webhook events + endpoints (no deliveries), plus the
-# SAVEPOINT/RELEASE of emit_webhooks and of the transaction (a savepoint inside the test's). Was 20 (5 for
-# the rules, an account insert even when every member has one, and a Django bulk_create per table).
+# the accounts made sure to exist (an insert that finds them all), lock the accounts, the orders (read under
+# the locks), items, entries earned already, the tier window, insert entries, insert lots, update accounts,
+# webhook events + endpoints (no deliveries), plus the SAVEPOINT/RELEASE of emit_webhooks and of the
+# transaction (a savepoint inside the test's). Was 20 (5 for the rules and a Django bulk_create per table).
 BATCH_QUERIES = 17
 
 
