@@ -10,6 +10,7 @@ from campaigns.services.generation import run_generation, start_generation
 from campaigns.tests.factories import CampaignFactory, CodeFactory
 from retention.actors import Actor
 from retention.models import AuditEntry, JobStatus
+from retention.tests.concurrency import run_together
 
 pytestmark = pytest.mark.django_db(transaction=True)
 ACTOR = Actor.system("test")
@@ -198,26 +199,9 @@ def test_two_runs_of_the_same_job_at_once_end_with_exactly_count_codes():
     # given: a Celery redelivery runs the job while the first run is still at it
     campaign = CampaignFactory()
     job = _job(campaign, 3000)
-    start = threading.Barrier(2, timeout=20)
-    errors = []
-
-    def run():
-        try:
-            start.wait()
-            run_generation(job_id=job.pk, batch_size=250, workers=2)
-        except Exception as error:  # noqa: BLE001 - reported by the assertion below
-            errors.append(error)
-        finally:
-            connection.close()
-
-    runs = [threading.Thread(target=run) for _ in range(2)]
     # when
-    for thread in runs:
-        thread.start()
-    for thread in runs:
-        thread.join()
+    run_together(2, lambda number: run_generation(job_id=job.pk, batch_size=250, workers=2))
     # then
-    assert errors == []
     job.refresh_from_db()
     assert (job.status, job.generated) == (JobStatus.DONE, 3000)
     assert Code.objects.filter(generation=job).values("code").distinct().count() == 3000

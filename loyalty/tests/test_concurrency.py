@@ -1,11 +1,10 @@
 """Real threads on PostgreSQL: the account's row lock keeps racing redemptions within the balance, and
 replayed order and event messages arriving at the same moment earn once."""
 
-import threading
 
 import pytest
 from django.core.management import call_command
-from django.db import connection, connections
+from django.db import connection
 
 from loyalty.errors import LoyaltyError
 from loyalty.models import EarningRule, EntryKind, LedgerEntry, LoyaltyAccount, PointLot, Reward, RewardRedemption
@@ -14,12 +13,12 @@ from loyalty.services.rewards import redeem_reward
 from loyalty.tests.factories import LoyaltyProgramFactory, RewardFactory, TierFactory, paid_order, refund
 from retention.actors import Actor
 from retention.models import Event
+from retention.tests.concurrency import run_together
 from retention.tests.factories import CustomerFactory
 
 pytestmark = [
     pytest.mark.postgres,
     pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks need PostgreSQL"),
 ]
 
 
@@ -29,24 +28,13 @@ def test_racing_redemptions_never_spend_more_than_the_balance():
     reward = RewardFactory(program=program, cost=30)
     customer = CustomerFactory()
     earn_for_order(order_id=paid_order(customer, 10000).pk)
-    barrier = threading.Barrier(8)
-    outcomes = []
 
-    def redeem():
-        try:
-            barrier.wait()
-            redeem_reward(account_or_customer=customer, reward=reward, actor=Actor.system("race"))
-            outcomes.append("ok")
-        except LoyaltyError as error:
-            outcomes.append(error.code)
-        finally:
-            connections.close_all()
+    def redeem() -> str:
+        redeem_reward(account_or_customer=customer, reward=reward, actor=Actor.system("race"))
+        return "ok"
 
-    threads = [threading.Thread(target=redeem) for _ in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    # when
+    outcomes = race(*[redeem] * 8)
     # then exactly three fit in 100 points
     assert sorted(outcomes) == ["insufficient_points"] * 5 + ["ok"] * 3
     account = LoyaltyAccount.objects.get()
@@ -67,25 +55,14 @@ def test_database_refuses_update_and_delete_of_entries():
 
 
 def race(*calls) -> list:
-    """Run the calls in threads released together; returns each one's result or error code, in order."""
-    barrier = threading.Barrier(len(calls))
-    outcomes = [None] * len(calls)
-
-    def run(index, call):
+    """Run the calls in threads released together; returns each one's result or LoyaltyError code, in order."""
+    def run(index: int):
         try:
-            barrier.wait()
-            outcomes[index] = call()
+            return calls[index]()
         except LoyaltyError as error:
-            outcomes[index] = error.code
-        finally:
-            connections.close_all()
+            return error.code
 
-    threads = [threading.Thread(target=run, args=(index, call)) for index, call in enumerate(calls)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return outcomes
+    return run_together(len(calls), run)
 
 
 def test_a_replayed_order_arriving_at_once_earns_once():

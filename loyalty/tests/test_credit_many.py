@@ -1,15 +1,15 @@
 """credit_many: the same entries, lots and balances as credit called one by one, in three statements."""
 
-import threading
 
 import pytest
 from django.core.management import call_command
-from django.db import IntegrityError, connection, connections, transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from loyalty.models import EntryKind, LedgerEntry, LoyaltyAccount, PointLot
 from loyalty.services.ledger import Credit, credit, credit_many, debit
 from loyalty.tests.factories import LoyaltyProgramFactory
+from retention.tests.concurrency import run_together
 from retention.tests.factories import CustomerFactory
 
 ENTRY_FIELDS = ("kind", "points", "pending_points", "balance_after", "pending_after", "source_type", "source_id",
@@ -119,36 +119,26 @@ def test_a_replayed_source_credits_nothing(replay):
 
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
-@pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks need PostgreSQL")
 def test_racing_batches_keep_the_balances_and_a_replayed_batch_credits_once():
     # given two accounts
     program = LoyaltyProgramFactory()
     ids = [LoyaltyAccount.objects.create(program=program, customer=CustomerFactory()).pk for _ in range(2)]
-    barrier = threading.Barrier(4)
-    outcomes = [None] * 4
 
-    def batch(number, sources):
+    def batch(sources):
         try:
-            barrier.wait()
             with transaction.atomic(durable=True):
                 # Locked in id order, as the callers do (the lock serialises the balances' read and write).
                 accounts = list(LoyaltyAccount.objects.select_for_update(of=("self",)).select_related("program")
                                 .filter(pk__in=ids).order_by("pk"))
                 credit_many([Credit(account, EntryKind.EARN, 7, "referral", source)
                              for source in sources for account in accounts], now=timezone.now())
-            outcomes[number] = "ok"
         except IntegrityError:
-            outcomes[number] = "refused"
-        finally:
-            connections.close_all()
+            return "refused"
+        return "ok"
 
     # when four batches run at once: two distinct ones and the same one twice (a replayed message)
     plans = [[f"a{n}" for n in range(20)], [f"b{n}" for n in range(20)]] + [[f"c{n}" for n in range(20)]] * 2
-    threads = [threading.Thread(target=batch, args=(number, plan)) for number, plan in enumerate(plans)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    outcomes = run_together(4, lambda number: batch(plans[number]))
     # then the distinct batches both credited, the replayed one once, and the balances match the ledger
     assert outcomes[:2] == ["ok", "ok"] and sorted(outcomes[2:]) == ["ok", "refused"]
     assert list(LoyaltyAccount.objects.filter(pk__in=ids).values_list("points", flat=True)) == [7 * 60] * 2

@@ -1,11 +1,9 @@
 """Exactly-once rewarding under concurrent order messages: threads, each with its own PostgreSQL connection."""
 
-import threading
 from contextlib import contextmanager
 from datetime import timedelta
 
 import pytest
-from django.db import connection, connections
 from django.utils import timezone
 
 from loyalty.models import LedgerEntry, LoyaltyAccount
@@ -22,40 +20,11 @@ from referrals.services.referrals import register_referral, register_referrals
 from referrals.tests.factories import ReferralCodeFactory, ReferralProgramFactory, ReferralTierFactory
 from retention.actors import Actor
 from retention.messaging.models import WebhookEvent
+from retention.tests.concurrency import run_together
 from retention.tests.factories import CustomerFactory, OrderFactory
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 ACTOR = Actor.system("test")
-
-
-@pytest.fixture(autouse=True)
-def _postgres_only():
-    if connection.vendor != "postgresql":
-        pytest.skip("concurrency needs PostgreSQL (DATABASE_URL=postgres://...)")
-
-
-def run_together(clients: int, work) -> list:
-    barrier = threading.Barrier(clients)
-    results, errors, lock = [], [], threading.Lock()
-
-    def client(number: int) -> None:
-        try:
-            barrier.wait()
-            outcome = work(number)
-            with lock:
-                results.append(outcome)
-        except Exception as error:  # surfaced below, so a crash cannot pass as "nothing to do"
-            errors.append(error)
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=client, args=(number,)) for number in range(clients)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    assert errors == []
-    return results
 
 
 @contextmanager
