@@ -16,7 +16,6 @@ from datetime import UTC, datetime, timedelta
 from enum import Enum
 from typing import NamedTuple
 
-from django.core.cache import cache
 from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
@@ -47,6 +46,7 @@ from loyalty.services.ledger import (
 )
 from loyalty.services.notifications import notify_tier_changed, tier_changed_templates
 from loyalty.services.tiers import TIER_WINDOW, award_milestones, evaluate_tier, reached, tier_for
+from retention.collecting import collect, schedule_collector
 from retention.messaging.services.webhooks import emit_webhook, emit_webhooks
 from retention.models import Customer, Event, Order, OrderItem, OrderStatus
 from retention.money import round_half_up
@@ -470,10 +470,9 @@ def _award_milestones_in_batch(accounts: list, *, now: datetime) -> None:
 # The order queue -------------------------------------------------------------------------------------------
 # Orders arrive one per request; earning each in its own transaction costs ~20 statements per order, while
 # earn_for_orders costs ~20 per batch. So the order_recorded receiver only queues the order (one INSERT) and
-# schedules one collecting task per COLLECT_DELAY seconds, which earns everything queued in batches.
+# schedules one collecting task per second (retention.collecting), which earns everything queued in batches.
 
 QUEUE_BATCH = 500  # orders per collecting transaction
-COLLECT_DELAY = 1  # seconds a collecting task waits so that a burst lands in few batches
 SCHEDULED_KEY = "loyalty:order-queue:scheduled"
 
 
@@ -495,32 +494,14 @@ QUEUE_SQL = (
 def _schedule_collector() -> None:
     from loyalty.tasks import earn_queued_orders_task
 
-    # One task per window, not one per order. The flag lives shorter than the task's countdown and the task
-    # clears it before it reads the queue, so an order that found the flag set is always read by that task.
-    if cache.add(SCHEDULED_KEY, 1, timeout=COLLECT_DELAY):
-        earn_queued_orders_task.apply_async(countdown=COLLECT_DELAY * 2)
+    schedule_collector(SCHEDULED_KEY, earn_queued_orders_task)
 
 
 def earn_queued_orders(*, now: datetime | None = None) -> int:
     """Earn every queued order, QUEUE_BATCH per durable transaction; returns how many orders were taken.
 
-    Concurrent collectors take disjoint batches (SKIP LOCKED on PostgreSQL); each batch's accounts are
-    locked in id order by earn_for_orders, so collectors and per-order services never deadlock.
+    Concurrent collectors take disjoint batches (retention.collecting); each batch's accounts are locked in id
+    order by earn_for_orders, so collectors and per-order services never deadlock.
     """
-    cache.delete(SCHEDULED_KEY)
-    taken = 0
-    while True:
-        batch = _earn_queued_batch(now=now)
-        taken += batch
-        if batch < QUEUE_BATCH:
-            return taken
-
-
-@transaction.atomic(durable=True)
-def _earn_queued_batch(*, now: datetime | None) -> int:
-    order_ids = list(QueuedOrder.objects.select_for_update(skip_locked=True).order_by("order_id")
-                     .values_list("order_id", flat=True)[:QUEUE_BATCH])
-    if order_ids:
-        _earn_for_orders(order_ids, now=now)
-        QueuedOrder.objects.filter(order_id__in=order_ids).delete()
-    return len(order_ids)
+    return collect(SCHEDULED_KEY, QueuedOrder, lambda order_ids: _earn_for_orders(order_ids, now=now),
+                   batch_size=QUEUE_BATCH)

@@ -6,7 +6,6 @@ concurrent order messages can win; the loser finds nothing to do.
 
 from datetime import datetime, timedelta
 
-from django.core.cache import cache
 from django.db import connection, transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
@@ -27,6 +26,7 @@ from referrals.services.fraud import identity_signals
 from referrals.services.rewards import cancel_rewards, reward_referrer, reward_referrers
 from retention.actors import Actor
 from retention.audit import record_audit
+from retention.collecting import collect, schedule_collector
 from retention.errors import InvalidInput
 from retention.messaging.services.webhooks import emit_webhook, emit_webhooks
 from retention.models import AuditEntry, Event, Order, OrderStatus
@@ -335,10 +335,9 @@ def _claim_all(referrals: list[Referral]) -> None:
 # -- the order queue: orders arriving one by one, converted in batches ----------------------------------------
 # Converting each paid order in its own transaction costs ~15 statements and ~20 ms of CPU; convert_for_orders
 # costs ~20 statements per batch. So order_recorded only queues the order (one INSERT) and schedules one
-# collecting task per COLLECT_DELAY seconds, which converts everything queued in batches.
+# collecting task per second (retention.collecting), which converts everything queued in batches.
 
 QUEUE_BATCH = 500  # orders per collecting transaction
-COLLECT_DELAY = 1  # seconds a collecting task waits so that a burst lands in few batches
 SCHEDULED_KEY = "referrals:conversion-queue:scheduled"
 
 
@@ -352,29 +351,12 @@ def queue_conversion(*, order_id: int) -> None:
 def _schedule_collector() -> None:
     from referrals.tasks import convert_queued_orders_task
 
-    # One task per window, not one per order: the flag lives shorter than the task's countdown, so an order
-    # that found it set is queued before that task reads the queue (and the minutely beat job is the backstop).
-    if cache.add(SCHEDULED_KEY, 1, timeout=COLLECT_DELAY):
-        convert_queued_orders_task.apply_async(countdown=COLLECT_DELAY * 2)
+    schedule_collector(SCHEDULED_KEY, convert_queued_orders_task)
 
 
 def convert_queued_orders(*, now: datetime | None = None) -> int:
     """Convert every queued order, QUEUE_BATCH per durable transaction; returns how many orders were taken.
-    Concurrent collectors take disjoint batches (SKIP LOCKED on PostgreSQL)."""
-    cache.delete(SCHEDULED_KEY)  # orders queued from now on schedule the next collector
-    taken = 0
-    while True:
-        batch = _convert_queued_batch(now=now or timezone.now())
-        taken += batch
-        if batch < QUEUE_BATCH:
-            return taken
-
-
-@transaction.atomic(durable=True)
-def _convert_queued_batch(*, now: datetime) -> int:
-    order_ids = list(QueuedConversion.objects.select_for_update(skip_locked=True).order_by("order_id")
-                     .values_list("order_id", flat=True)[:QUEUE_BATCH])
-    if order_ids:
-        convert_orders_in_transaction(order_ids, now=now)
-        QueuedConversion.objects.filter(order_id__in=order_ids).delete()
-    return len(order_ids)
+    Concurrent collectors take disjoint batches (retention.collecting)."""
+    return collect(SCHEDULED_KEY, QueuedConversion,
+                   lambda order_ids: convert_orders_in_transaction(order_ids, now=now or timezone.now()),
+                   batch_size=QUEUE_BATCH)
