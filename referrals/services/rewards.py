@@ -12,7 +12,7 @@ from django.db.models import Count, F, Q
 from campaigns.models import CodeSource, DiscountType
 from campaigns.services.codes import ALREADY_USED, issue_code, withdraw_code
 from loyalty.models import EntryKind, LoyaltyAccount, LoyaltyProgram
-from loyalty.services.ledger import Credit, account_for, credit, credit_many, debit, ensure_accounts
+from loyalty.services.ledger import Credit, account_for, credit_many, debit, ensure_accounts
 from referrals.locks import lock_referrer_code
 from referrals.models import (
     PayoutStatus,
@@ -125,24 +125,15 @@ class _Skipped(Exception):
 
 def _give(referral: Referral, program: ReferralProgram, tier: ReferralTier, cost: int, *, actor: Actor,
           now: datetime) -> ReferralReward:
-    kind = reward_type_of(tier)
-    reward = ReferralReward(referral=referral, program=program, customer_id=referral.referrer_id,
-                            role=RewardRole.REFERRER, type=kind, cost=cost, created_at=now)
-    if kind == RewardType.POINTS:
-        loyalty_program = loyalty_program_for(program)
-        if loyalty_program is None:
-            raise _Skipped(NO_LOYALTY_PROGRAM)
-        account = _locked_account(loyalty_program, referral.referrer)
-        credit(account, kind=EntryKind.EARN, points=tier.points, source_type="referral", source_id=str(referral.pk),
-               now=now, description=f"Referral of {referral.friend.first_name or 'a friend'}",
-               actor_label=actor.label)
-        reward.points = tier.points
-    elif kind == RewardType.CASH:
-        reward.cash_amount = tier.cash_amount
-        reward.payout_status = PayoutStatus.PENDING
-    else:
-        reward.code = issue_code(campaign=tier.campaign, customer=referral.referrer, actor=actor,
-                                 source=CodeSource.REFERRAL, now=now, note=f"referral {referral.pk}")
+    """The batch path's reward (_reward_row) for one referral: its referrer's account locked here, its
+    points credited and the reward saved at once."""
+    loyalty_program = loyalty_program_for(program) if reward_type_of(tier) == RewardType.POINTS else None
+    accounts = {}
+    if loyalty_program is not None:
+        accounts[(loyalty_program.pk, referral.referrer_id)] = _locked_account(loyalty_program, referral.referrer)
+    credits = []
+    reward = _reward_row(referral, program, tier, cost, loyalty_program, accounts, credits, actor=actor, now=now)
+    credit_many(credits, now=now)
     reward.save()
     return reward
 
