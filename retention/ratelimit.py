@@ -35,8 +35,7 @@ def hit(scope: str, ident: str, limit: int, window: int) -> tuple[bool, int]:
 
 def is_limited(scope: str, ident: str, limit: int, window: int) -> bool:
     """Whether `ident` has used up `limit` in the current window (without counting a hit)."""
-    key, _ = _key(scope, ident, window, time.time())
-    return (cache.get(key) or 0) >= limit
+    return any_limited([(scope, ident)], limit, window)
 
 
 def any_limited(scoped_idents: list[tuple[str, str]], limit: int, window: int) -> bool:

@@ -49,7 +49,6 @@ import json
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
-from functools import partial
 
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, connection, transaction
@@ -78,8 +77,7 @@ from retention.audit import audit_values, record_audit
 from retention.compiled import CompiledFirst, execute_prepared
 from retention.errors import InvalidInput, NotFound
 from retention.messaging.models import WebhookDelivery, WebhookDeliveryStatus, WebhookEvent, WebhookEventType
-from retention.messaging.services.webhooks import _enqueue as enqueue_webhook_deliveries
-from retention.messaging.services.webhooks import emit_webhook
+from retention.messaging.services.webhooks import emit_webhook, enqueue_deliveries_after_commit
 from retention.models import ApiKey, AuditEntry, Customer, WebhookEndpoint
 
 
@@ -277,7 +275,7 @@ def _write_in_one_statement(*, code: Code, customer: Customer | None, order: Ord
     redemption._state.adding = False
     redemption._state.db = connection.alias
     if deliveries:
-        transaction.on_commit(partial(enqueue_webhook_deliveries, deliveries), robust=True)
+        enqueue_deliveries_after_commit(deliveries)
     transaction.on_commit(lambda: code_redeemed.send(sender=Redemption, redemption=redemption))
     return redemption
 
@@ -397,16 +395,13 @@ def _webhook_data(redemption: Redemption) -> dict:
 
 
 def _take_code_use(code: Code, amount: int) -> None:
-    # One conditional UPDATE, written out: building it with Q/F objects cost more CPU than running it.
-    spends = _spends_balance(code)
-    sql = (f"UPDATE {_table(Code)} SET uses_count = uses_count + 1{', balance = balance - %s' if spends else ''} "  # noqa: S608
-           "WHERE id = %s AND NOT is_disabled AND (max_uses IS NULL OR uses_count < max_uses)"
-           f"{' AND balance >= %s' if spends else ''}")
-    params = [amount, code.pk, amount] if spends else [code.pk]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        if cursor.rowcount == 1:
-            return
+    conditions = Q(pk=code.pk, is_disabled=False) & (Q(max_uses__isnull=True) | Q(uses_count__lt=F("max_uses")))
+    changes = {"uses_count": F("uses_count") + 1}
+    if _spends_balance(code):
+        conditions &= Q(balance__gte=amount)
+        changes["balance"] = F("balance") - amount
+    if Code.objects.filter(conditions).update(**changes) == 1:
+        return
     _refuse_code_use(code)
 
 

@@ -100,7 +100,7 @@ def emit_webhook(*, type: str, data: dict, now: datetime | None = None) -> Webho
             for endpoint in endpoints
         )
         if deliveries:
-            transaction.on_commit(partial(_enqueue, [d.pk for d in deliveries]), robust=True)
+            enqueue_deliveries_after_commit([d.pk for d in deliveries])
     return event
 
 
@@ -120,7 +120,7 @@ def emit_webhooks(*, type: str, items: list[dict], now: datetime | None = None) 
             [WebhookDelivery(event=event, endpoint=endpoint, next_attempt_at=now, created_at=now)
              for event in events for endpoint in endpoints], batch_size=BATCH)
         if deliveries:
-            transaction.on_commit(partial(_enqueue, [d.pk for d in deliveries]), robust=True)
+            enqueue_deliveries_after_commit([d.pk for d in deliveries])
     return events
 
 
@@ -135,8 +135,14 @@ def send_test_event(*, endpoint: WebhookEndpoint, actor: Actor, now: datetime | 
     )
     delivery = WebhookDelivery.objects.create(event=event, endpoint=endpoint, next_attempt_at=now, created_at=now)
     record_audit(actor=actor, action="webhook.test_sent", target=endpoint, after={"event": str(event.id)})
-    transaction.on_commit(partial(_enqueue, [delivery.pk]), robust=True)
+    enqueue_deliveries_after_commit([delivery.pk])
     return delivery
+
+
+def enqueue_deliveries_after_commit(delivery_ids: list[int]) -> None:
+    """Send these deliveries once the current transaction commits (for a caller that inserted them with its own
+    SQL, as the one-statement redemption does)."""
+    transaction.on_commit(partial(_enqueue, delivery_ids), robust=True)
 
 
 def _enqueue(delivery_ids: list[int]) -> None:
