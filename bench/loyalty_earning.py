@@ -28,6 +28,9 @@ from _setup import setup_django  # noqa: E402
 TARGET = 1000.0  # orders per second
 
 
+PAUSED_PROGRAMS: list[int] = []  # other benchmarks' programs, active again when this one ends
+
+
 def prepare(count: int, prefix: str) -> list[int]:
     from django.utils import timezone
 
@@ -41,9 +44,11 @@ def prepare(count: int, prefix: str) -> list[int]:
         CategoryMultiplier.objects.create(program=program, category="shoes", multiplier_percent=200)
     # One program, as the target means it: an order earns in every active program, and other benchmarks
     # (referrals, the summary) leave programs of their own in the shared database, which doubled the cost.
-    others = LoyaltyProgram.objects.filter(is_active=True).exclude(pk=program.pk).update(is_active=False)
+    others = list(LoyaltyProgram.objects.filter(is_active=True).exclude(pk=program.pk).values_list("pk", flat=True))
     if others:
-        print(f"(deactivated {others} other active loyalty program(s) left by other benchmarks)")
+        LoyaltyProgram.objects.filter(pk__in=others).update(is_active=False)
+        PAUSED_PROGRAMS.extend(others)
+        print(f"(paused {len(others)} other active loyalty program(s) for the run; active again at the end)")
     now = timezone.now()
     customers = Customer.objects.bulk_create(
         Customer(source_id=f"{prefix}-c{index}", email=f"{prefix}-{index}@bench.example") for index in range(count // 2)
@@ -182,4 +187,10 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    finally:
+        if PAUSED_PROGRAMS:
+            from loyalty.models import LoyaltyProgram
+
+            LoyaltyProgram.objects.filter(pk__in=PAUSED_PROGRAMS).update(is_active=True)

@@ -1,10 +1,9 @@
 """Loyalty's reads for the API, the portal, pages and jobs. None of them sums the ledger."""
 
-from dataclasses import dataclass
 from datetime import datetime
 
 from django.db import connection
-from django.db.models import Prefetch, QuerySet, Sum
+from django.db.models import Prefetch, QuerySet
 from django.utils import timezone
 
 from loyalty.models import (
@@ -71,48 +70,6 @@ def account_of(customer: Customer, program: LoyaltyProgram) -> LoyaltyAccount:
     return account
 
 
-@dataclass(frozen=True)
-class RewardOption:
-    reward: Reward
-    is_available: bool
-    is_affordable: bool
-    points_to_go: int
-
-
-def reward_options(account: LoyaltyAccount, now: datetime | None = None) -> list[RewardOption]:
-    """The program's active rewards for this member: available (tier, stock, segment) and affordable.
-
-    One query, plus one per reward limited to a segment (the catalogue's size, never the ledger's).
-    """
-    options = []
-    rewards = Reward.objects.filter(program=account.program, is_active=True).select_related("min_tier", "segment")
-    for reward in rewards.order_by("cost", "pk"):
-        available = not (
-            (reward.stock is not None and reward.stock <= 0)
-            or (reward.min_tier_id and (account.tier is None or account.tier.threshold < reward.min_tier.threshold))
-            or (reward.segment_id and not is_member(account.customer, reward.segment, now))
-        )
-        affordable = available and account.points >= 0 and account.points >= reward.cost
-        options.append(RewardOption(reward=reward, is_available=available, is_affordable=affordable,
-                                    points_to_go=max(0, reward.cost - max(account.points, 0))))
-    return options
-
-
-def expiring_points(account: LoyaltyAccount, now: datetime | None = None, limit: int = EXPIRING_ROWS) -> list[dict]:
-    """The next expiry moments of live points: [{"points", "expires_at"}], soonest first (partial index)."""
-    now = now or timezone.now()
-    rows = (PointLot.objects.filter(account=account, is_pending=False, remaining__gt=0, expires_at__gt=now)
-            .values("expires_at").annotate(points=Sum("remaining")).order_by("expires_at")[:limit])
-    return [{"points": row["points"], "expires_at": row["expires_at"]} for row in rows]
-
-
-def next_tier(account: LoyaltyAccount, tiers: list[Tier]) -> dict | None:
-    for tier in tiers:
-        if tier.threshold > account.tier_points and (account.tier is None or tier.threshold > account.tier.threshold):
-            return {"name": tier.name, "points_to_go": tier.threshold - account.tier_points}
-    return None
-
-
 def loyalty_summary(customer: Customer, program: LoyaltyProgram | None = None, now: datetime | None = None) -> dict:
     """API.md's summary for `customer` in `program` (default: the default program); see summary_for."""
     return summary_for(customer.source_id, program.pk if program else None, now=now)
@@ -177,7 +134,7 @@ def _summary_row(source_id: str, program_key: int | None):
         params = [source_id]
     else:
         program, params = "%s", [program_key, source_id]
-    # The next tier: the lowest above both the tier points and the current tier (as next_tier() decides).
+    # The next tier: the lowest above both the tier points and the current tier (the lowest threshold above both).
     # Table names come from the models, values are parameters.
     sql = (
         f"SELECT c.id, p.id, p.name, a.id, a.points, a.pending_points, a.lifetime_points, a.tier_points, "  # noqa: S608
@@ -197,7 +154,7 @@ def _summary_row(source_id: str, program_key: int | None):
 
 
 def _expiring_rows(account_id: int, now: datetime, limit: int = EXPIRING_ROWS) -> list[dict]:
-    """expiring_points() in hand-written SQL (the partial index lot_live_expiry serves it)."""
+    """The next expiry moments of live points, soonest first (the partial index lot_live_expiry serves it)."""
     sql = (
         f"SELECT expires_at, SUM(remaining) FROM {PointLot._meta.db_table} WHERE account_id = %s AND "  # noqa: S608
         f"is_pending = %s AND remaining > 0 AND expires_at > %s GROUP BY expires_at ORDER BY expires_at LIMIT %s"
@@ -211,7 +168,8 @@ def _expiring_rows(account_id: int, now: datetime, limit: int = EXPIRING_ROWS) -
 
 def _reward_rows(program_id: int, customer_id: int, points: int, tier_threshold: int | None,
                  now: datetime | None) -> list[dict]:
-    """reward_options() in hand-written SQL: the program's active rewards, cheapest first."""
+    """The program's active rewards for this member, cheapest first: available (tier, stock, segment) and
+    affordable."""
     t = _tables()
     sql = (
         f"SELECT r.id, r.name, r.cost, r.type, r.stock, mt.threshold, r.min_tier_id, r.segment_id "  # noqa: S608

@@ -16,14 +16,6 @@ def earn_for_order_task(order_id: int) -> None:
     earn_for_order(order_id=order_id)
 
 
-@shared_task(name="loyalty.earn_for_orders", acks_late=True)
-def earn_for_orders_task(order_ids: list[int]) -> int:
-    """Orders that arrive in bulk (an import): one set-based transaction; a replay earns nothing twice."""
-    from loyalty.services.earning import earn_for_orders
-
-    return len(earn_for_orders(order_ids=order_ids))
-
-
 @shared_task(name="loyalty.earn_queued_orders", acks_late=True)
 def earn_queued_orders_task() -> int:
     """The order queue's collector: earns every queued order in batches; a second run finds nothing."""

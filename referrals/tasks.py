@@ -12,14 +12,6 @@ def convert_for_order_task(order_id: int) -> None:
     convert_for_order(order_id=order_id)
 
 
-@shared_task(name="referrals.convert_for_orders", acks_late=True)
-def convert_for_orders_task(order_ids: list[int]) -> int:
-    """Orders that arrive in bulk: one set-based transaction per batch; a replay converts nothing twice."""
-    from referrals.services.conversions import convert_for_orders
-
-    return len(convert_for_orders(order_ids=order_ids))
-
-
 @shared_task(name="referrals.convert_queued_orders", acks_late=True)
 def convert_queued_orders_task() -> int:
     """The conversion queue's collector (scheduled by each paid order, and every minute by beat)."""

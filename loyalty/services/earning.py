@@ -121,17 +121,11 @@ def _line_percent(item, categories: dict, periods: list) -> int:
 
 
 def _accounts(customer: Customer, programs: list[LoyaltyProgram]) -> list:
-    """The customer's accounts in `programs` (created on first use), locked in id order.
-
-    A member's accounts are found and locked in one query; only a new member's are inserted first (one
-    statement, the unique constraint settles a race) and then locked.
-    """
+    """The customer's accounts in `programs`, created first when missing (ensure_accounts: before any lock, or
+    a batch could deadlock with us), then locked in id order."""
     by_program = {program.pk: program for program in programs}
+    ensure_accounts([(program_id, customer.pk) for program_id in by_program])
     locked = _lock_member(customer, by_program)
-    if len(locked) < len(programs):
-        LoyaltyAccount.objects.bulk_create(
-            [LoyaltyAccount(program=program, customer=customer) for program in programs], ignore_conflicts=True)
-        locked = _lock_member(customer, by_program)
     for account in locked:
         account.program = by_program[account.program_id]  # keep the prefetched rules
         account.customer = customer
@@ -345,7 +339,7 @@ def _earn_for_orders(order_ids: list[int], *, now: datetime | None = None) -> li
                 continue
             done.add((account.pk, order.source_id))
             touched[account.pk] = account
-            # The same moves as ledger.post_entry/credit/credit_pending, in memory.
+            # The same moves as ledger.post_entry and credit, in memory.
             debt = max(0, -account.points)
             pending = bool(program.pending_days)
             if pending:
@@ -376,7 +370,7 @@ def _earn_for_orders(order_ids: list[int], *, now: datetime | None = None) -> li
     insert_entries_and_lots(entries, lots, now=now)
     update_accounts(list(touched.values()))
     if tier_changes:
-        _emit(type="loyalty.tier_changed", now=now, items=[{
+        emit_webhooks(type="loyalty.tier_changed", now=now, items=[{
             "customer": account.customer.source_id, "program": account.program_id,
             "previous_tier": old_tier.name if old_tier else None, "tier": new_tier.name if new_tier else None,
             "tier_points": points_now,
@@ -386,7 +380,7 @@ def _earn_for_orders(order_ids: list[int], *, now: datetime | None = None) -> li
             for account, old_tier, new_tier, _points in tier_changes:
                 notify_tier_changed(account, old_tier=old_tier, new_tier=new_tier, now=now, templates=templates)
     _award_milestones_in_batch(list(touched.values()), now=now)
-    _emit(type="loyalty.points_earned", now=now, items=[{
+    emit_webhooks(type="loyalty.points_earned", now=now, items=[{
         "customer": account.customer.source_id, "program": account.program_id, "points": entry.points
         + entry.pending_points, "pending": entry.kind == EntryKind.PENDING, "balance": entry.balance_after,
         "pending_points": entry.pending_after, "order": order.source_id,
@@ -412,14 +406,6 @@ def aware_from_db(value) -> datetime:
     if isinstance(value, str):
         value = parse_datetime(value)
     return value if timezone.is_aware(value) else timezone.make_aware(value, UTC)
-
-
-def _emit(*, type: str, items: list[dict], now: datetime) -> None:  # noqa: A002 - emit_webhook's name
-    # One event (an order on its own): emit_webhook runs without the savepoint emit_webhooks opens.
-    if len(items) == 1:
-        emit_webhook(type=type, data=items[0], now=now)
-    else:
-        emit_webhooks(type=type, items=items, now=now)
 
 
 def _lock_accounts(customer_ids: list[int], by_program: dict) -> list:

@@ -158,20 +158,6 @@ def credit_many(credits: list[Credit], *, now: datetime) -> list[LedgerEntry]:
     return entries
 
 
-def credit_pending(
-    account: LoyaltyAccount, *, points: int, source_type: str, source_id: str, now: datetime, available_at: datetime,
-    description: str = "",
-) -> LedgerEntry:
-    """Points that become spendable at `available_at` (release_pending_points does it)."""
-    entry = post_entry(account, kind=EntryKind.PENDING, pending_points=points, source_type=source_type,
-                       source_id=source_id, now=now, description=description)
-    PointLot.objects.create(
-        account=account, entry=entry, points=points, remaining=points, earned_at=now, available_at=available_at,
-        expires_at=expiry_for(account.program, now), is_pending=True,
-    )
-    return entry
-
-
 def release_lot(account: LoyaltyAccount, lot: PointLot, *, now: datetime) -> LedgerEntry:
     """A pending lot becomes spendable (RELEASE entry, once per lot); a negative balance takes its share first."""
     debt = max(0, -account.points)

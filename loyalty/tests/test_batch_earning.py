@@ -101,18 +101,9 @@ def test_batch_runs_a_fixed_number_of_queries_whatever_the_number_of_orders(djan
 # Returning members: the orders' customers, the active programs' rows (their rules are cached per process),
 # the accounts made sure to exist (an insert that finds them all), lock the accounts, the orders (read under
 # the locks), items, entries earned already, the tier window, insert entries, insert lots, update accounts,
-# webhook events + endpoints (no deliveries), plus the SAVEPOINT/RELEASE of emit_webhooks and of the
-# transaction (a savepoint inside the test's). Was 20 (5 for the rules and a Django bulk_create per table).
-BATCH_QUERIES = 17
-
-
-def test_bulk_task_earns_once():
-    from loyalty.tasks import earn_for_orders_task
-
-    LoyaltyProgramFactory()
-    orders = [paid_order(CustomerFactory(), 1000).pk for _ in range(3)]
-    assert earn_for_orders_task(orders) == 3
-    assert earn_for_orders_task(orders) == 0
+# webhook events + endpoints (no deliveries), plus the SAVEPOINT/RELEASE of the transaction (a savepoint inside
+# the test's). Was 20 (5 for the rules, a Django bulk_create per table, emit_webhooks' own savepoint).
+BATCH_QUERIES = 15
 
 
 def test_one_order_at_a_time_query_counts(django_assert_num_queries):

@@ -291,10 +291,7 @@ def convert_orders_in_transaction(order_ids: list[int], *, now: datetime) -> lis
         "referrer": referral.referrer.source_id, "customer": referral.friend.source_id, "order": order.source_id,
         "event": None, "amount": order.amount, "status": referral.status, "converted_at": now,
     } for referral, order in claims]
-    if len(webhooks) == 1:  # one order's usual case: emit_webhook needs no savepoint
-        emit_webhook(type="referral.converted", now=now, data=webhooks[0])
-    else:
-        emit_webhooks(type="referral.converted", now=now, items=webhooks)
+    emit_webhooks(type="referral.converted", now=now, items=webhooks)
     return [referral for referral, _ in claims]
 
 

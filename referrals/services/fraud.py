@@ -7,12 +7,9 @@ a marketer's review.
 """
 
 import re
-from datetime import datetime, timedelta
+from datetime import timedelta
 
-from django.db.models import Count, Exists, Subquery, Value
-from django.db.models.functions import Coalesce
-
-from referrals.models import FraudSignalKind, Referral, ReferralCode
+from referrals.models import FraudSignalKind
 from retention.models import Customer
 
 # Providers that ignore dots in the local part and/or deliver "name+tag" to "name".
@@ -79,22 +76,10 @@ def identity_signals(referrer: Customer, friend: Customer) -> list[tuple[str, st
     return signals
 
 
-def code_fact_expressions(*, code: ReferralCode, ip_address: str | None, device_id: str, now: datetime) -> dict:
-    """What fraud_signals needs to know about the code's other referrals, as expressions to annotate onto one
-    query (the register service reads them with its other checks in a single round trip)."""
-    others = Referral.objects.filter(code=code).order_by()
-    recent = others.filter(registered_at__gt=now - BURST_WINDOW, registered_at__lte=now).values("code").annotate(
-        n=Count("pk")).values("n")[:1]
-    return {
-        "fraud_same_device": Exists(others.filter(device_id=device_id)) if device_id else Value(False),
-        "fraud_same_ip": Exists(others.filter(ip_address=ip_address)) if ip_address else Value(False),
-        "fraud_recent": Coalesce(Subquery(recent), 0),
-    }
-
-
 def signals_from(facts: dict, *, referrer: Customer, friend: Customer, ip_address: str | None
                  ) -> list[tuple[str, str]]:
-    """[(FraudSignalKind, detail)] from the identities and the facts of code_fact_expressions."""
+    """[(FraudSignalKind, detail)] from the identities and the code's facts (fraud_same_device, fraud_same_ip,
+    fraud_recent: read by the registration services with their other checks)."""
     signals = identity_signals(referrer, friend)
     if facts["fraud_same_device"]:
         signals.append((FraudSignalKind.SAME_DEVICE, "Another friend of this code signed up on this device."))
@@ -103,12 +88,3 @@ def signals_from(facts: dict, *, referrer: Customer, friend: Customer, ip_addres
     if facts["fraud_recent"] + 1 >= BURST_COUNT:
         signals.append((FraudSignalKind.BURST, f"{facts['fraud_recent'] + 1} sign-ups on this code within an hour."))
     return signals
-
-
-def fraud_signals(*, code: ReferralCode, referrer: Customer, friend: Customer, ip_address: str | None,
-                  device_id: str, now: datetime) -> list[tuple[str, str]]:
-    """[(FraudSignalKind, detail)] for a referral about to be registered on `code` (one query)."""
-    facts = ReferralCode.objects.filter(pk=code.pk).annotate(**code_fact_expressions(
-        code=code, ip_address=ip_address, device_id=device_id, now=now)).values(
-        "fraud_same_device", "fraud_same_ip", "fraud_recent").get()
-    return signals_from(facts, referrer=referrer, friend=friend, ip_address=ip_address)

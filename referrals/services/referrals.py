@@ -41,8 +41,8 @@ def _find_code(code: str) -> ReferralCode:
 def _facts(program: ReferralProgram, code: ReferralCode, friend: Customer, *, ip_address: str | None,
            device_id: str, now: datetime) -> dict:
     """Every read the refusals and the fraud checks need, in one statement: an order of the friend, an earlier
-    referral of the friend, the referrer's rewards this month and the code's other sign-ups (the reads of
-    fraud.code_fact_expressions). Hand-written: the ORM's compilation of these six subqueries cost several
+    referral of the friend, the referrer's rewards this month and the code's other sign-ups (what
+    fraud.signals_from reads). Hand-written: the ORM's compilation of these six subqueries cost several
     times PostgreSQL's work. The parts that do not apply read a constant, so the text has one shape."""
     limited = program.max_rewards_per_referrer_per_month is not None
     sql = (

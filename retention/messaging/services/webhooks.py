@@ -87,21 +87,7 @@ def emit_webhook(*, type: str, data: dict, now: datetime | None = None) -> Webho
     redemption announces nothing. Deliveries are enqueued after commit. `data` must be JSON-able
     (dates, datetimes, UUIDs and Decimals are serialised by DjangoJSONEncoder).
     """
-    if type not in WebhookEventType.values:
-        raise ValueError(f"Unknown webhook event type {type!r}.")
-    now = now or timezone.now()
-    # No savepoint: inside the caller's transaction a failure here fails the caller's too (two queries saved
-    # on every redemption, code issued and conversion); alone it is still one transaction.
-    with transaction.atomic(savepoint=False):
-        event = WebhookEvent.objects.create(type=type, data=data, created_at=now)
-        endpoints = [e for e in WebhookEndpoint.objects.filter(is_active=True) if _subscribed(e, type)]
-        deliveries = WebhookDelivery.objects.bulk_create(
-            WebhookDelivery(event=event, endpoint=endpoint, next_attempt_at=now, created_at=now)
-            for endpoint in endpoints
-        )
-        if deliveries:
-            enqueue_deliveries_after_commit([d.pk for d in deliveries])
-    return event
+    return emit_webhooks(type=type, items=[data], now=now)[0]
 
 
 def emit_webhooks(*, type: str, items: list[dict], now: datetime | None = None) -> list[WebhookEvent]:  # noqa: A002
@@ -112,7 +98,9 @@ def emit_webhooks(*, type: str, items: list[dict], now: datetime | None = None) 
     if not items:
         return []
     now = now or timezone.now()
-    with transaction.atomic():
+    # No savepoint: inside the caller's transaction a failure here fails the caller's too (two queries saved
+    # on every redemption, code issued and conversion); alone it is still one transaction.
+    with transaction.atomic(savepoint=False):
         events = WebhookEvent.objects.bulk_create(
             [WebhookEvent(type=type, data=data, created_at=now) for data in items], batch_size=BATCH)
         endpoints = [e for e in WebhookEndpoint.objects.filter(is_active=True) if _subscribed(e, type)]
